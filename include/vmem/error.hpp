@@ -1,0 +1,59 @@
+// vmem: error reporting.
+//
+// Every fallible operation comes in two forms: one takes a std::error_code& and is noexcept, the
+// other throws std::system_error carrying the same code. A failed call changes nothing.
+//
+// Codes come from three places:
+// - vmem::error_category() ("vmem"): the caller broke the contract (values of vmem::errc). They
+//   are detected before any system call, identically on every platform. All but
+//   address_unavailable compare equal to std::errc::invalid_argument.
+// - POSIX: std::system_category() holding the errno of the failed call.
+// - Windows: vmem::win32_category() ("win32") holding the GetLastError() value of the failed call.
+//   It exists because the standard library's system_category does not classify
+//   ERROR_COMMITMENT_LIMIT and friends as out of memory.
+// On every platform, running out of memory or commit charge compares equal to
+// std::errc::not_enough_memory.
+#ifndef VMEM_ERROR_HPP
+#define VMEM_ERROR_HPP
+
+#include <vmem/config.hpp>
+
+#include <system_error>
+#include <type_traits>
+
+namespace vmem {
+
+/// Contract violations, detected by vmem before the operating system is asked.
+enum class errc {
+    null_address = 1,     ///< an address argument is null
+    zero_size,            ///< a size argument is zero
+    size_overflow,        ///< the size, rounded to pages, or address + size wraps the address space
+    invalid_access,       ///< not one of the five vmem::access values
+    invalid_alignment,    ///< alignment is not zero or a power of two
+    not_reserved,         ///< the address lies in no reservation made by vmem
+    not_reservation_base, ///< release was given an address that is not a reservation's base
+    outside_reservation,  ///< the range runs past the end of the reservation that holds its start
+    spans_reservations,   ///< the range runs on into another reservation
+    not_committed,        ///< protect touched pages that are reserved but not committed
+    empty_reservation,    ///< the vmem::reservation object holds no reservation
+    address_unavailable,  ///< the exact address asked of reserve is not free
+};
+
+/// The category of vmem::errc.
+VMEM_DECL const std::error_category& error_category() noexcept;
+
+#if defined(VMEM_WINDOWS)
+/// The category of GetLastError() values on Windows (see above).
+VMEM_DECL const std::error_category& win32_category() noexcept;
+#endif
+
+inline std::error_code make_error_code(errc e) noexcept {
+    return {static_cast<int>(e), error_category()};
+}
+
+} // namespace vmem
+
+template <>
+struct std::is_error_code_enum<vmem::errc> : std::true_type {};
+
+#endif

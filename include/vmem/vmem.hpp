@@ -1,0 +1,13 @@
+// vmem: one virtual-memory interface for Windows and POSIX. Includes every public header.
+#ifndef VMEM_VMEM_HPP
+#define VMEM_VMEM_HPP
+
+#include <vmem/access.hpp>
+#include <vmem/config.hpp>
+#include <vmem/error.hpp>
+#include <vmem/memory.hpp>
+#include <vmem/reservation.hpp>
+#include <vmem/system.hpp>
+#include <vmem/testing.hpp>
+
+#endif

@@ -1,0 +1,60 @@
+// vmem: the "vmem" error category (shared layer).
+#include <vmem/error.hpp>
+
+#include <string>
+
+namespace vmem {
+
+namespace {
+
+class vmem_category final : public std::error_category {
+public:
+    const char* name() const noexcept override { return "vmem"; }
+
+    std::string message(int value) const override {
+        switch (static_cast<errc>(value)) {
+        case errc::null_address:
+            return "address is null";
+        case errc::zero_size:
+            return "size is zero";
+        case errc::size_overflow:
+            return "size is too large: rounded to pages, or added to the address, it wraps the "
+                   "address space";
+        case errc::invalid_access:
+            return "not a vmem::access value (there is no write-only or execute-only access)";
+        case errc::invalid_alignment:
+            return "alignment is not a power of two";
+        case errc::not_reserved:
+            return "address lies in no reservation made by vmem";
+        case errc::not_reservation_base:
+            return "release needs the base address of a reservation; a reservation cannot be "
+                   "released in part";
+        case errc::outside_reservation:
+            return "range runs outside its reservation";
+        case errc::spans_reservations:
+            return "range spans two reservations; each call may touch only one";
+        case errc::not_committed:
+            return "protect needs committed pages; part of the range is only reserved";
+        case errc::empty_reservation:
+            return "the vmem::reservation is empty";
+        case errc::address_unavailable:
+            return "the exact address asked for is not free";
+        }
+        return "unknown vmem error";
+    }
+
+    std::error_condition default_error_condition(int value) const noexcept override {
+        if (value == static_cast<int>(errc::address_unavailable))
+            return {value, *this};
+        return std::errc::invalid_argument; // every other code is a caller's mistake
+    }
+};
+
+} // namespace
+
+const std::error_category& error_category() noexcept {
+    static const vmem_category category;
+    return category;
+}
+
+} // namespace vmem

@@ -1,0 +1,43 @@
+// vmem Windows backend: the "win32" category of GetLastError() values.
+#include <vmem/error.hpp>
+
+#include <windows.h>
+
+#include <string>
+
+namespace vmem {
+
+namespace {
+
+class win32_error_category final : public std::error_category {
+public:
+    const char* name() const noexcept override { return "win32"; }
+
+    std::string message(int value) const override { return std::system_category().message(value); }
+
+    // The standard library maps ERROR_NOT_ENOUGH_MEMORY and ERROR_OUTOFMEMORY to
+    // errc::not_enough_memory but not the commit-limit codes, which are what VirtualAlloc
+    // returns when the page file is full. Those are out of memory too.
+    std::error_condition default_error_condition(int value) const noexcept override {
+        switch (value) {
+        case ERROR_NOT_ENOUGH_MEMORY:
+        case ERROR_OUTOFMEMORY:
+        case ERROR_COMMITMENT_LIMIT:
+        case ERROR_COMMITMENT_MINIMUM:
+        case ERROR_PAGEFILE_QUOTA:
+        case ERROR_NOT_ENOUGH_QUOTA:
+            return std::errc::not_enough_memory;
+        default:
+            return std::system_category().default_error_condition(value);
+        }
+    }
+};
+
+} // namespace
+
+const std::error_category& win32_category() noexcept {
+    static const win32_error_category category;
+    return category;
+}
+
+} // namespace vmem

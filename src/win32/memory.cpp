@@ -1,0 +1,108 @@
+// vmem Windows backend: VirtualAlloc / VirtualFree / VirtualProtect. Shared logic does not belong
+// here (see src/platform.hpp); every argument arrives checked and page-aligned.
+#include "../platform.hpp"
+#include "virtual_alloc2.hpp"
+
+#include <vmem/error.hpp>
+
+#include <windows.h>
+
+#include <cstdint>
+
+namespace vmem::detail::os {
+
+namespace {
+
+DWORD to_protect(access a) noexcept {
+    switch (a) {
+    case access::none:
+        return PAGE_NOACCESS;
+    case access::read:
+        return PAGE_READONLY;
+    case access::read_write:
+        return PAGE_READWRITE;
+    case access::read_execute:
+        return PAGE_EXECUTE_READ;
+    case access::read_write_execute:
+        return PAGE_EXECUTE_READWRITE;
+    }
+    return PAGE_NOACCESS; // unreachable: the shared layer refuses other values
+}
+
+bool fail(std::error_code& ec) noexcept {
+    DWORD e = GetLastError();
+    // A failure must never read as success. Wine, for one, fails VirtualProtect on reserved pages
+    // without setting an error (Windows gives ERROR_INVALID_ADDRESS).
+    if (e == ERROR_SUCCESS)
+        e = ERROR_INVALID_FUNCTION;
+    ec.assign(static_cast<int>(e), win32_category());
+    return false;
+}
+
+void* reserve_at(void* at, std::size_t size) noexcept {
+    return VirtualAlloc(at, size, MEM_RESERVE, PAGE_NOACCESS);
+}
+
+// Without VirtualAlloc2: reserve enough to find an aligned address, free it and reserve exactly
+// there. Another thread may take the range in between, hence the retries.
+void* reserve_aligned_by_retry(std::size_t size, std::size_t alignment) noexcept {
+    for (int attempt = 0; attempt < 64; ++attempt) {
+        void* probe = reserve_at(nullptr, size + alignment);
+        if (probe == nullptr)
+            return nullptr;
+        const auto raw = reinterpret_cast<std::uintptr_t>(probe);
+        void* aligned = reinterpret_cast<void*>((raw + alignment - 1) & ~(alignment - 1));
+        VirtualFree(probe, 0, MEM_RELEASE); // our own fresh reservation: cannot fail
+        if (void* p = reserve_at(aligned, size))
+            return p;
+        if (GetLastError() != ERROR_INVALID_ADDRESS)
+            return nullptr;
+    }
+    SetLastError(ERROR_NOT_ENOUGH_MEMORY); // the address space is too busy to find a hole
+    return nullptr;
+}
+
+} // namespace
+
+void* reserve(void* at, std::size_t size, std::size_t alignment, std::error_code& ec) noexcept {
+    void* p = nullptr;
+    if (at != nullptr) {
+        // Windows takes the address exactly or fails with ERROR_INVALID_ADDRESS.
+        p = reserve_at(at, size);
+        if (p == nullptr && GetLastError() == ERROR_INVALID_ADDRESS) {
+            ec = errc::address_unavailable;
+            return nullptr;
+        }
+    } else if (alignment <= allocation_granularity()) {
+        p = reserve_at(nullptr, size);
+    } else if (win32::aligned_reserve_works()) {
+        p = win32::reserve_aligned(size, alignment);
+    } else {
+        p = reserve_aligned_by_retry(size, alignment);
+    }
+    if (p == nullptr)
+        fail(ec);
+    return p;
+}
+
+bool commit(void* addr, std::size_t size, access a, std::error_code& ec) noexcept {
+    // Committing committed pages keeps their contents and sets their protection.
+    return VirtualAlloc(addr, size, MEM_COMMIT, to_protect(a)) != nullptr || fail(ec);
+}
+
+bool decommit(void* addr, std::size_t size, std::error_code& ec) noexcept {
+    return VirtualFree(addr, size, MEM_DECOMMIT) != 0 || fail(ec);
+}
+
+bool protect(void* addr, std::size_t size, access a, std::error_code& ec) noexcept {
+    DWORD old = 0;
+    return VirtualProtect(addr, size, to_protect(a), &old) != 0 || fail(ec);
+}
+
+bool release(void* base, std::size_t, std::error_code& ec) noexcept {
+    // MEM_RELEASE takes the base and size 0, and frees committed pages too. It cannot be combined
+    // with MEM_DECOMMIT (ERROR_INVALID_PARAMETER) and cannot free part of a reservation.
+    return VirtualFree(base, 0, MEM_RELEASE) != 0 || fail(ec);
+}
+
+} // namespace vmem::detail::os

@@ -1,0 +1,72 @@
+// vmem Windows backend: VirtualAlloc2 with MEM_ADDRESS_REQUIREMENTS (see virtual_alloc2.hpp).
+#include "virtual_alloc2.hpp"
+
+#include <windows.h>
+
+#include <cstdint>
+
+namespace vmem::detail::win32 {
+
+namespace {
+
+struct address_requirements { // MEM_ADDRESS_REQUIREMENTS
+    void* lowest_starting_address;
+    void* highest_ending_address;
+    SIZE_T alignment;
+};
+
+struct extended_parameter { // MEM_EXTENDED_PARAMETER: an 8-bit type in a 64-bit word, then a union
+    DWORD64 type;
+    union {
+        DWORD64 u64;
+        void* pointer;
+    };
+};
+
+constexpr DWORD64 address_requirements_type = 1; // MemExtendedParameterAddressRequirements
+
+using virtual_alloc2_fn = void*(WINAPI*)(HANDLE, void*, SIZE_T, ULONG, ULONG, extended_parameter*,
+                                         ULONG);
+
+virtual_alloc2_fn load() noexcept {
+    HMODULE kernelbase = GetModuleHandleW(L"kernelbase.dll");
+    if (kernelbase == nullptr)
+        return nullptr;
+    // The cast goes through a generic function pointer type, as GetProcAddress requires.
+    return reinterpret_cast<virtual_alloc2_fn>(
+        reinterpret_cast<void (*)()>(GetProcAddress(kernelbase, "VirtualAlloc2")));
+}
+
+} // namespace
+
+void* reserve_aligned(std::size_t size, std::size_t alignment) noexcept {
+    static const virtual_alloc2_fn virtual_alloc2 = load();
+    if (virtual_alloc2 == nullptr) {
+        SetLastError(ERROR_PROC_NOT_FOUND);
+        return nullptr;
+    }
+    address_requirements req{};
+    req.alignment = alignment;
+    extended_parameter param{};
+    param.type = address_requirements_type;
+    param.pointer = &req;
+    return virtual_alloc2(GetCurrentProcess(), nullptr, size, MEM_RESERVE, PAGE_NOACCESS, &param,
+                          1);
+}
+
+bool aligned_reserve_works() noexcept {
+    static const bool works = [] {
+        SYSTEM_INFO si;
+        GetSystemInfo(&si);
+        const std::size_t alignment = std::size_t{si.dwAllocationGranularity} * 16;
+        void* p = reserve_aligned(si.dwAllocationGranularity, alignment);
+        if (p == nullptr)
+            return false;
+        const bool aligned = (reinterpret_cast<std::uintptr_t>(p) & (alignment - 1)) == 0;
+        VirtualFree(p, 0, MEM_RELEASE); // a probe of our own; its release cannot matter
+        return aligned;
+    }();
+    return works;
+}
+
+} // namespace vmem::detail::win32
