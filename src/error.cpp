@@ -18,8 +18,8 @@ public:
         case errc::zero_size:
             return "size is zero";
         case errc::size_overflow:
-            return "size is too large: rounded to pages, or added to the address, it wraps the "
-                   "address space";
+            return "size is too large: it exceeds half the address space, or rounded to pages or "
+                   "added to the address it wraps";
         case errc::invalid_access:
             return "not a vmem::access value (there is no write-only or execute-only access)";
         case errc::invalid_alignment:

@@ -85,6 +85,12 @@ record* reserve_record(std::size_t size, void* address, bool exact, std::size_t 
         ec = errc::invalid_alignment;
         return nullptr;
     }
+    // No system gives a program more than the lower half of a 64-bit address space; refusing
+    // here gives one error everywhere (Linux says ENOMEM, Windows ERROR_INVALID_PARAMETER).
+    if (sizeof(void*) == 8 && size > UINTPTR_MAX / 2) {
+        ec = errc::size_overflow;
+        return nullptr;
+    }
     if (alignment < os::allocation_granularity())
         alignment = os::allocation_granularity();
     // The rounded size and the over-reservation an aligned reserve may need must both fit.

@@ -1,0 +1,133 @@
+// vmem tests: commit.
+#include "common.hpp"
+
+#include <boost/test/data/monomorphic.hpp>
+#include <boost/test/data/test_case.hpp>
+
+#include <ostream>
+
+using namespace vmem_test;
+namespace data = boost::unit_test::data;
+
+namespace vmem {
+// For Boost.Test's messages about data samples.
+inline std::ostream& operator<<(std::ostream& os, access a) {
+    switch (a) {
+    case access::none:
+        return os << "none";
+    case access::read:
+        return os << "read";
+    case access::read_write:
+        return os << "read_write";
+    case access::read_execute:
+        return os << "read_execute";
+    case access::read_write_execute:
+        return os << "read_write_execute";
+    }
+    return os << "access(" << static_cast<unsigned>(a) << ")";
+}
+} // namespace vmem
+
+BOOST_TEST_DONT_PRINT_LOG_VALUE(vmem::access)
+
+BOOST_AUTO_TEST_SUITE(commit)
+
+BOOST_AUTO_TEST_CASE(first_commit_reads_zero_and_is_writable) {
+    vmem::reservation r(granularity());
+    r.commit(r.base(), r.size(), vmem::access::read_write);
+    BOOST_TEST(all_equal(r.base(), r.size(), 0));
+    fill_pattern(r.base(), r.size(), 1);
+    BOOST_TEST(has_pattern(r.base(), r.size(), 1));
+}
+
+BOOST_AUTO_TEST_CASE(covers_every_page_the_range_intersects) {
+    vmem::reservation r(4 * page());
+    // Two bytes straddling the boundary between pages 1 and 2.
+    r.commit(bytes(r) + 2 * page() - 1, 2, vmem::access::read_write);
+    BOOST_TEST(!vmem_probe::can_read(bytes(r)));
+    BOOST_TEST(vmem_probe::can_write(bytes(r) + page()));
+    BOOST_TEST(vmem_probe::can_write(bytes(r) + 3 * page() - 1));
+    BOOST_TEST(!vmem_probe::can_read(bytes(r) + 3 * page()));
+    BOOST_TEST(r.committed_bytes() == 2 * page());
+}
+
+BOOST_AUTO_TEST_CASE(recommitting_keeps_the_contents) {
+    vmem::reservation r(4 * page());
+    r.commit(r.base(), 2 * page(), vmem::access::read_write);
+    fill_pattern(r.base(), 2 * page(), 9);
+    // Overlaps the committed pages and two new ones.
+    r.commit(bytes(r) + page(), 3 * page(), vmem::access::read_write);
+    BOOST_TEST(has_pattern(r.base(), 2 * page(), 9));
+    BOOST_TEST(all_equal(bytes(r) + 2 * page(), 2 * page(), 0));
+}
+
+BOOST_AUTO_TEST_CASE(recommitting_sets_the_new_access) {
+    vmem::reservation r(2 * page());
+    r.commit(r.base(), r.size(), vmem::access::read_write);
+    fill_pattern(r.base(), r.size(), 4);
+    r.commit(r.base(), r.size(), vmem::access::read);
+    BOOST_TEST(vmem_probe::can_read(r.base()));
+    BOOST_TEST(!vmem_probe::can_write(r.base()));
+    BOOST_TEST(has_pattern(r.base(), r.size(), 4));
+}
+
+// Each access allows exactly what its name says. (Execution is not probed: running code from a
+// test page proves the CPU, not vmem; the protection value is the same call.)
+BOOST_DATA_TEST_CASE(access_allows_what_it_names,
+                     data::make({vmem::access::none, vmem::access::read, vmem::access::read_write,
+                                 vmem::access::read_execute, vmem::access::read_write_execute}),
+                     a) {
+    vmem::reservation r(2 * page());
+    r.commit(r.base(), r.size(), a);
+    const unsigned bits = static_cast<unsigned>(a);
+    const bool readable = (bits & 1u) != 0;
+    const bool writable = (bits & 2u) != 0;
+    BOOST_TEST(vmem_probe::can_read(bytes(r) + page()) == readable);
+    BOOST_TEST(vmem_probe::can_write(bytes(r) + page()) == writable);
+    if (readable)
+        BOOST_TEST(all_equal(r.base(), r.size(), 0));
+}
+
+// A commit the OS refuses for lack of memory is reported as such and leaves the reservation as
+// it was. 1 TiB is beyond any commit limit on this kind of machine; Linux's heuristic mode
+// refuses a single commit larger than RAM + swap.
+BOOST_AUTO_TEST_CASE(commit_beyond_the_commit_limit_fails_cleanly,
+                     *utf::precondition([](utf::test_unit_id) {
+                         boost::test_tools::assertion_result r(
+                             sizeof(void*) == 8 && vmem::query_capabilities().accounting !=
+                                                       vmem::commit_accounting::none);
+                         r.message() << "the OS does not account for commit here "
+                                        "(overcommit_memory=1, or 32-bit)";
+                         return r;
+                     }) * utf::precondition(unless_wine{"commit accounting"})) {
+    const std::size_t tib = std::size_t{1} << 40;
+    vmem::reservation r(tib);
+    r.commit(r.base(), page(), vmem::access::read_write);
+    fill_pattern(r.base(), page(), 5);
+    std::error_code ec;
+    r.commit(r.base(), r.size(), vmem::access::read_write, ec);
+    BOOST_TEST(ec == std::errc::not_enough_memory, ec.message());
+    BOOST_TEST(r.committed_bytes() == page());
+    BOOST_TEST(has_pattern(r.base(), page(), 5));
+    BOOST_TEST(!vmem_probe::can_read(bytes(r) + page()));
+    r.commit(bytes(r) + page(), page(), vmem::access::read_write); // still usable
+    BOOST_TEST(all_equal(bytes(r) + page(), page(), 0));
+}
+
+BOOST_AUTO_TEST_CASE(commit_takes_commit_charge, *utf::precondition([](utf::test_unit_id) {
+                         boost::test_tools::assertion_result r(
+                             vmem_probe::commit_charge().has_value());
+                         r.message() << "the commit charge cannot be read here"
+                                     << (under_wine() ? " (Wine keeps PrivateUsage at 0)" : "");
+                         return r;
+                     })) {
+    const std::size_t size = std::size_t{1} << 30;
+    vmem::reservation r(size);
+    const std::size_t before = *vmem_probe::commit_charge();
+    r.commit(r.base(), r.size(), vmem::access::read_write);
+    const std::size_t after = *vmem_probe::commit_charge();
+    BOOST_TEST(after > before);
+    BOOST_TEST(after - before >= size / 4 * 3, "charge rose by " << (after - before));
+}
+
+BOOST_AUTO_TEST_SUITE_END()

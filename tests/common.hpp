@@ -1,0 +1,109 @@
+// vmem tests: what every test file shares.
+#ifndef VMEM_TESTS_COMMON_HPP
+#define VMEM_TESTS_COMMON_HPP
+
+#include "support/probe.hpp"
+
+#include <vmem/vmem.hpp>
+
+#include <boost/test/unit_test.hpp>
+
+#include <cstddef>
+#include <cstdint>
+#include <cstring>
+#include <ostream>
+#include <string>
+
+namespace utf = boost::unit_test;
+
+// Boost.Test prints both sides of a failed comparison. An error_code prints itself; these print
+// the enumerators compared with it.
+BOOST_TEST_DONT_PRINT_LOG_VALUE(std::errc)
+
+namespace vmem {
+inline std::ostream& boost_test_print_type(std::ostream& os, errc e) {
+    return os << make_error_code(e);
+}
+} // namespace vmem
+
+namespace vmem_test {
+
+inline std::size_t page() {
+    return vmem::page_size();
+}
+inline std::size_t granularity() {
+    return vmem::allocation_granularity();
+}
+
+inline unsigned char* bytes(void* p) {
+    return static_cast<unsigned char*>(p);
+}
+inline unsigned char* bytes(const vmem::reservation& r) {
+    return bytes(r.base());
+}
+
+inline bool under_wine() {
+    return !vmem_probe::wine_version().empty();
+}
+
+/// A precondition that skips a test, printing `why`, when running under Wine.
+struct unless_wine {
+    const char* why;
+    boost::test_tools::assertion_result operator()(utf::test_unit_id) const {
+        boost::test_tools::assertion_result r(!under_wine());
+        if (!r)
+            r.message() << "Wine " << vmem_probe::wine_version() << " lacks this: " << why;
+        return r;
+    }
+};
+
+/// True when every byte of [p, p+n) equals `value`.
+inline bool all_equal(const void* p, std::size_t n, unsigned char value) {
+    const unsigned char* b = static_cast<const unsigned char*>(p);
+    for (std::size_t i = 0; i < n; ++i)
+        if (b[i] != value)
+            return false;
+    return true;
+}
+
+/// Fills with a pattern that depends on the offset, so a misplaced page shows.
+inline void fill_pattern(void* p, std::size_t n, unsigned seed) {
+    unsigned char* b = static_cast<unsigned char*>(p);
+    for (std::size_t i = 0; i < n; ++i)
+        b[i] = static_cast<unsigned char>((i / 7) ^ (i >> 12) ^ seed);
+}
+
+inline bool has_pattern(const void* p, std::size_t n, unsigned seed) {
+    const unsigned char* b = static_cast<const unsigned char*>(p);
+    for (std::size_t i = 0; i < n; ++i)
+        if (b[i] != static_cast<unsigned char>((i / 7) ^ (i >> 12) ^ seed))
+            return false;
+    return true;
+}
+
+/// Reserves `count` reservations of `size` bytes each, back to back with no gap (Windows still
+/// sees them as separate reservations). Found by reserving the whole span, releasing it and
+/// reserving each part exactly there; retried in case another thread takes the span meanwhile.
+template <std::size_t N>
+inline void reserve_adjacent(vmem::reservation (&out)[N], std::size_t size) {
+    for (int attempt = 0; attempt < 16; ++attempt) {
+        void* span = vmem::reserve(size * N);
+        vmem::release(span);
+        bool ok = true;
+        for (std::size_t i = 0; i < N && ok; ++i) {
+            std::error_code ec;
+            vmem::reserve_options o;
+            o.address = bytes(span) + i * size;
+            o.at = vmem::placement::exact;
+            out[i] = vmem::reservation(size, o, ec);
+            ok = !ec;
+        }
+        if (ok)
+            return;
+    }
+    BOOST_FAIL("could not place adjacent reservations");
+}
+
+} // namespace vmem_test
+
+#endif

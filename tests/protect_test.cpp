@@ -1,0 +1,60 @@
+// vmem tests: protect.
+#include "common.hpp"
+
+using namespace vmem_test;
+
+BOOST_AUTO_TEST_SUITE(protect)
+
+BOOST_AUTO_TEST_CASE(read_only_pages_refuse_writes_and_keep_their_contents) {
+    vmem::reservation r(2 * page());
+    r.commit(r.base(), r.size(), vmem::access::read_write);
+    fill_pattern(r.base(), r.size(), 11);
+    r.protect(r.base(), page(), vmem::access::read);
+    BOOST_TEST(vmem_probe::can_read(r.base()));
+    BOOST_TEST(!vmem_probe::can_write(r.base()));
+    BOOST_TEST(vmem_probe::can_write(bytes(r) + page())); // the neighbour is untouched
+    BOOST_TEST(has_pattern(r.base(), r.size(), 11));
+}
+
+BOOST_AUTO_TEST_CASE(no_access_faults_and_restoring_access_shows_the_same_contents) {
+    vmem::reservation r(2 * page());
+    r.commit(r.base(), r.size(), vmem::access::read_write);
+    fill_pattern(r.base(), r.size(), 12);
+    r.protect(r.base(), r.size(), vmem::access::none);
+    BOOST_TEST(!vmem_probe::can_read(r.base()));
+    BOOST_TEST(r.committed_bytes() == r.size()); // still committed
+    r.protect(r.base(), r.size(), vmem::access::read_write);
+    BOOST_TEST(has_pattern(r.base(), r.size(), 12));
+}
+
+BOOST_AUTO_TEST_CASE(reserved_pages_cannot_be_protected) {
+    vmem::reservation r(2 * page());
+    std::error_code ec;
+    r.protect(r.base(), page(), vmem::access::read, ec);
+    BOOST_TEST(ec == vmem::errc::not_committed);
+    BOOST_TEST(!vmem_probe::can_read(r.base()));
+}
+
+BOOST_AUTO_TEST_CASE(a_range_partly_reserved_is_refused_whole) {
+    vmem::reservation r(3 * page());
+    r.commit(r.base(), 2 * page(), vmem::access::read_write);
+    fill_pattern(r.base(), 2 * page(), 13);
+    std::error_code ec;
+    r.protect(bytes(r) + page(), 2 * page(), vmem::access::read, ec);
+    BOOST_TEST(ec == vmem::errc::not_committed);
+    BOOST_TEST(vmem_probe::can_write(bytes(r) + page())); // not half-applied
+    BOOST_TEST(!vmem_probe::can_read(bytes(r) + 2 * page()));
+    BOOST_TEST(has_pattern(r.base(), 2 * page(), 13));
+}
+
+BOOST_AUTO_TEST_CASE(protect_after_decommit_is_refused) {
+    vmem::reservation r(2 * page());
+    r.commit(r.base(), r.size(), vmem::access::read_write);
+    r.decommit(bytes(r) + page(), page());
+    std::error_code ec;
+    vmem::protect(r.base(), r.size(), vmem::access::read, ec);
+    BOOST_TEST(ec == vmem::errc::not_committed);
+    BOOST_TEST(vmem_probe::can_write(r.base()));
+}
+
+BOOST_AUTO_TEST_SUITE_END()

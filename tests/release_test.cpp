@@ -1,0 +1,70 @@
+// vmem tests: release.
+#include "common.hpp"
+
+using namespace vmem_test;
+
+namespace {
+
+// True when the range [p, p+size) is free: an exact reserve there succeeds (and is undone).
+bool is_free(void* p, std::size_t size) {
+    vmem::reserve_options o;
+    o.address = p;
+    o.at = vmem::placement::exact;
+    std::error_code ec;
+    void* q = vmem::reserve(size, o, ec);
+    if (q == nullptr)
+        return false;
+    vmem::release(q);
+    return true;
+}
+
+} // namespace
+
+BOOST_AUTO_TEST_SUITE(release)
+
+BOOST_AUTO_TEST_CASE(frees_the_whole_reservation_whatever_its_pages_states) {
+    const std::size_t size = 4 * granularity();
+    void* base = vmem::reserve(size);
+    vmem::commit(base, page(), vmem::access::read_write);                      // committed
+    vmem::commit(bytes(base) + granularity(), page(), vmem::access::read);     // read-only
+    vmem::commit(bytes(base) + 2 * granularity(), page(), vmem::access::none); // no access
+    vmem::commit(bytes(base) + 3 * granularity(), page(), vmem::access::read_write);
+    vmem::decommit(bytes(base) + 3 * granularity(), page()); // decommitted
+    bytes(base)[0] = 1;
+    vmem::release(base);
+    BOOST_TEST(!vmem_probe::can_read(base));
+    BOOST_TEST(is_free(base, size));
+}
+
+BOOST_AUTO_TEST_CASE(a_released_base_is_no_longer_known) {
+    void* base = vmem::reserve(granularity());
+    vmem::release(base);
+    std::error_code ec;
+    vmem::release(base, ec);
+    BOOST_TEST(ec == vmem::errc::not_reserved);
+    vmem::commit(base, page(), vmem::access::read_write, ec);
+    BOOST_TEST(ec == vmem::errc::not_reserved);
+}
+
+BOOST_AUTO_TEST_CASE(part_of_a_reservation_cannot_be_released) {
+    vmem::reservation r(2 * granularity());
+    r.commit(r.base(), r.size(), vmem::access::read_write);
+    fill_pattern(r.base(), r.size(), 21);
+    std::error_code ec;
+    vmem::release(bytes(r) + granularity(), ec);
+    BOOST_TEST(ec == vmem::errc::not_reservation_base);
+    BOOST_TEST(has_pattern(r.base(), r.size(), 21));
+}
+
+BOOST_AUTO_TEST_CASE(throws_system_error_naming_the_function) {
+    vmem::reservation r(2 * page());
+    try {
+        vmem::release(bytes(r) + page());
+        BOOST_FAIL("no exception");
+    } catch (const std::system_error& e) {
+        BOOST_TEST(e.code() == vmem::errc::not_reservation_base);
+        BOOST_TEST(std::string(e.what()).find("vmem::release") != std::string::npos);
+    }
+}
+
+BOOST_AUTO_TEST_SUITE_END()

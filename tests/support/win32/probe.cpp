@@ -1,0 +1,157 @@
+// vmem tests, Windows: the probe (see ../probe.hpp).
+#include "../probe.hpp"
+
+#include <windows.h>
+#include <psapi.h>
+
+#include <csetjmp>
+#include <cstdint>
+#include <vector>
+
+namespace vmem_probe {
+
+namespace {
+
+#if defined(_MSC_VER)
+
+bool read_byte(const void* p) noexcept {
+    __try {
+        (void)*static_cast<const volatile unsigned char*>(p);
+        return true;
+    } __except (GetExceptionCode() == EXCEPTION_ACCESS_VIOLATION ? EXCEPTION_EXECUTE_HANDLER
+                                                                 : EXCEPTION_CONTINUE_SEARCH) {
+        return false;
+    }
+}
+
+bool write_byte(void* p) noexcept {
+    __try {
+        volatile unsigned char* b = static_cast<volatile unsigned char*>(p);
+        *b = *b;
+        return true;
+    } __except (GetExceptionCode() == EXCEPTION_ACCESS_VIOLATION ? EXCEPTION_EXECUTE_HANDLER
+                                                                 : EXCEPTION_CONTINUE_SEARCH) {
+        return false;
+    }
+}
+
+#else
+
+// GCC has no __try. A vectored exception handler sees the access violation first and jumps back
+// to the probe. __builtin_longjmp does not unwind, which is what leaving a handler needs.
+// (Boost.Test's execution monitor does not catch access violations in MinGW builds.)
+thread_local void* landing[5] = {};
+thread_local bool probing = false;
+
+LONG CALLBACK on_exception(EXCEPTION_POINTERS* info) {
+    if (probing && info->ExceptionRecord->ExceptionCode == EXCEPTION_ACCESS_VIOLATION) {
+        probing = false;
+        __builtin_longjmp(landing, 1);
+    }
+    return EXCEPTION_CONTINUE_SEARCH;
+}
+
+struct handler {
+    handler() : h(AddVectoredExceptionHandler(1, on_exception)) {}
+    ~handler() { RemoveVectoredExceptionHandler(h); }
+    void* h;
+};
+
+__attribute__((noinline)) bool touch(void* p, bool write) noexcept {
+    static handler installed;
+    if (__builtin_setjmp(landing) != 0)
+        return false;
+    probing = true;
+    volatile unsigned char* b = static_cast<volatile unsigned char*>(p);
+    unsigned char v = *b;
+    if (write)
+        *b = v;
+    probing = false;
+    return true;
+}
+
+bool read_byte(const void* p) noexcept {
+    return touch(const_cast<void*>(p), false);
+}
+bool write_byte(void* p) noexcept {
+    return touch(p, true);
+}
+
+#endif
+
+const SYSTEM_INFO& info() {
+    static const SYSTEM_INFO si = [] {
+        SYSTEM_INFO s;
+        GetSystemInfo(&s);
+        return s;
+    }();
+    return si;
+}
+
+} // namespace
+
+bool can_read(const void* p) noexcept {
+    return read_byte(p);
+}
+
+bool can_write(void* p) noexcept {
+    return read_byte(p) && write_byte(p);
+}
+
+std::optional<std::size_t> resident_bytes(const void* p, std::size_t size) {
+    const std::size_t page = os_page_size();
+    const auto first = reinterpret_cast<std::uintptr_t>(p) & ~(page - 1);
+    const auto last = (reinterpret_cast<std::uintptr_t>(p) + size + page - 1) & ~(page - 1);
+    std::vector<PSAPI_WORKING_SET_EX_INFORMATION> pages((last - first) / page);
+    for (std::size_t i = 0; i < pages.size(); ++i)
+        pages[i].VirtualAddress = reinterpret_cast<void*>(first + i * page);
+    if (!QueryWorkingSetEx(GetCurrentProcess(), pages.data(),
+                           static_cast<DWORD>(pages.size() * sizeof(pages[0]))))
+        return std::nullopt;
+    std::size_t n = 0;
+    for (const auto& e : pages)
+        n += e.VirtualAttributes.Valid ? page : 0;
+    return n;
+}
+
+std::optional<std::size_t> process_resident_bytes() {
+    PROCESS_MEMORY_COUNTERS_EX c{};
+    if (!GetProcessMemoryInfo(GetCurrentProcess(), reinterpret_cast<PROCESS_MEMORY_COUNTERS*>(&c),
+                              sizeof(c)))
+        return std::nullopt;
+    return c.WorkingSetSize;
+}
+
+std::optional<std::size_t> commit_charge() {
+    if (!wine_version().empty())
+        return std::nullopt; // Wine keeps PrivateUsage at 0: it has no commit accounting
+    PROCESS_MEMORY_COUNTERS_EX c{};
+    if (!GetProcessMemoryInfo(GetCurrentProcess(), reinterpret_cast<PROCESS_MEMORY_COUNTERS*>(&c),
+                              sizeof(c)))
+        return std::nullopt;
+    return c.PrivateUsage;
+}
+
+std::size_t os_page_size() {
+    return info().dwPageSize;
+}
+
+std::size_t os_allocation_granularity() {
+    return info().dwAllocationGranularity;
+}
+
+std::string wine_version() {
+    HMODULE ntdll = GetModuleHandleW(L"ntdll.dll");
+    if (ntdll == nullptr)
+        return {};
+    using fn = const char*(CDECL*)();
+    auto get = reinterpret_cast<fn>(
+        reinterpret_cast<void (*)()>(GetProcAddress(ntdll, "wine_get_version")));
+    return get != nullptr ? get() : std::string();
+}
+
+std::string platform_name() {
+    return "windows";
+}
+
+} // namespace vmem_probe
