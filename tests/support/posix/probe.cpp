@@ -1,6 +1,7 @@
 // vmem tests, POSIX: the probe (see ../probe.hpp).
 #include "../probe.hpp"
 
+#include <atomic>
 #include <csetjmp>
 #include <cstdint>
 #include <cstdlib>
@@ -18,7 +19,10 @@ namespace vmem_probe {
 
 namespace {
 
-thread_local sigjmp_buf* landing = nullptr;
+// volatile: the stores around a touch must not be merged or dropped. To the compiler the touch is
+// a plain read that cannot jump back here, so `landing = &here; touch(); landing = nullptr;`
+// would otherwise lose its first store at -O2.
+thread_local sigjmp_buf* volatile landing = nullptr;
 
 extern "C" void on_fault(int) {
     if (landing != nullptr)
@@ -42,7 +46,9 @@ bool without_fault(F touch) noexcept {
     bool ok = false;
     if (sigsetjmp(here, 1) == 0) {
         landing = &here;
+        std::atomic_signal_fence(std::memory_order_seq_cst);
         touch();
+        std::atomic_signal_fence(std::memory_order_seq_cst);
         ok = true;
     }
     landing = nullptr;

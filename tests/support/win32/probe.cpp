@@ -40,8 +40,10 @@ bool write_byte(void* p) noexcept {
 // GCC has no __try. A vectored exception handler sees the access violation first and jumps back
 // to the probe. __builtin_longjmp does not unwind, which is what leaving a handler needs.
 // (Boost.Test's execution monitor does not catch access violations in MinGW builds.)
+// volatile: to the compiler the touch cannot jump back, so `probing = true; ... probing = false;`
+// would otherwise lose its first store at -O2.
 thread_local void* landing[5] = {};
-thread_local bool probing = false;
+thread_local volatile bool probing = false;
 
 LONG CALLBACK on_exception(EXCEPTION_POINTERS* info) {
     if (probing && info->ExceptionRecord->ExceptionCode == EXCEPTION_ACCESS_VIOLATION) {
