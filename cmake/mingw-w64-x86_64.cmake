@@ -21,8 +21,12 @@ endif()
 set(Boost_INCLUDE_DIR "${_vmem_boost_dir}" CACHE PATH "Boost headers for the MinGW build")
 set(Boost_NO_BOOST_CMAKE ON)
 
-# One self-contained .exe: no libstdc++, libgcc or winpthread DLLs to find under Wine.
-set(CMAKE_EXE_LINKER_FLAGS_INIT "-static")
-set(CMAKE_SHARED_LINKER_FLAGS_INIT "-static-libgcc -static-libstdc++")
+# A static build gives self-contained .exe files: no MinGW runtime DLLs to find under Wine. A shared
+# build must not: a DLL and an .exe that each carry their own libstdc++ have two
+# std::generic_category() objects, and error_code comparisons across them fail. There, both use the
+# runtime DLLs, which cmake/wine-run puts on WINEPATH.
+if(NOT BUILD_SHARED_LIBS)
+  set(CMAKE_EXE_LINKER_FLAGS_INIT "-static")
+endif()
 
 set(CMAKE_CROSSCOMPILING_EMULATOR "${CMAKE_CURRENT_LIST_DIR}/wine-run")
