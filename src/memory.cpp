@@ -48,8 +48,8 @@ record* find_record(std::uintptr_t p) noexcept {
     return find_locked(reg, p);
 }
 
-bool page_range(const void* addr, std::size_t size, std::uintptr_t& lo, std::uintptr_t& hi,
-                std::error_code& ec) noexcept {
+bool page_range(const void* addr, std::size_t size, const access* a, std::uintptr_t& lo,
+                std::uintptr_t& hi, std::error_code& ec) noexcept {
     if (addr == nullptr) {
         ec = errc::null_address;
         return false;
@@ -65,9 +65,31 @@ bool page_range(const void* addr, std::size_t size, std::uintptr_t& lo, std::uin
         ec = errc::size_overflow;
         return false;
     }
+    if (a != nullptr && !is_valid(*a)) {
+        ec = errc::invalid_access;
+        return false;
+    }
     lo = first & ~mask;
     hi = (first + size + mask) & ~mask;
     return true;
+}
+
+record* find_base(void* base, std::error_code& ec) noexcept {
+    if (base == nullptr) {
+        ec = errc::null_address;
+        return nullptr;
+    }
+    const std::uintptr_t p = reinterpret_cast<std::uintptr_t>(base);
+    record* r = find_record(p);
+    if (r == nullptr) {
+        ec = errc::not_reserved;
+        return nullptr;
+    }
+    if (r->base != p) {
+        ec = errc::not_reservation_base;
+        return nullptr;
+    }
+    return r;
 }
 
 record* reserve_record(std::size_t size, void* address, bool exact, std::size_t alignment,
@@ -253,12 +275,8 @@ void* reserve(std::size_t size, const reserve_options& options) {
 
 void commit(void* addr, std::size_t size, access a, std::error_code& ec) noexcept {
     std::uintptr_t lo, hi;
-    if (!page_range(addr, size, lo, hi, ec))
+    if (!page_range(addr, size, &a, lo, hi, ec))
         return;
-    if (!is_valid(a)) {
-        ec = errc::invalid_access;
-        return;
-    }
     if (detail::record* r = detail::locate(lo, hi, ec))
         detail::commit_pages(*r, lo, hi, a, ec);
 }
@@ -271,7 +289,7 @@ void commit(void* addr, std::size_t size, access a) {
 
 void decommit(void* addr, std::size_t size, std::error_code& ec) noexcept {
     std::uintptr_t lo, hi;
-    if (!page_range(addr, size, lo, hi, ec))
+    if (!page_range(addr, size, nullptr, lo, hi, ec))
         return;
     if (detail::record* r = detail::locate(lo, hi, ec))
         detail::decommit_pages(*r, lo, hi, ec);
@@ -285,12 +303,8 @@ void decommit(void* addr, std::size_t size) {
 
 void protect(void* addr, std::size_t size, access a, std::error_code& ec) noexcept {
     std::uintptr_t lo, hi;
-    if (!page_range(addr, size, lo, hi, ec))
+    if (!page_range(addr, size, &a, lo, hi, ec))
         return;
-    if (!is_valid(a)) {
-        ec = errc::invalid_access;
-        return;
-    }
     if (detail::record* r = detail::locate(lo, hi, ec))
         detail::protect_pages(*r, lo, hi, a, ec);
 }
@@ -302,21 +316,8 @@ void protect(void* addr, std::size_t size, access a) {
 }
 
 void release(void* base, std::error_code& ec) noexcept {
-    if (base == nullptr) {
-        ec = errc::null_address;
-        return;
-    }
-    const std::uintptr_t p = reinterpret_cast<std::uintptr_t>(base);
-    detail::record* r = detail::find_record(p);
-    if (r == nullptr) {
-        ec = errc::not_reserved;
-        return;
-    }
-    if (r->base != p) {
-        ec = errc::not_reservation_base;
-        return;
-    }
-    detail::release_record(r, ec);
+    if (detail::record* r = detail::find_base(base, ec))
+        detail::release_record(r, ec);
 }
 
 void release(void* base) {

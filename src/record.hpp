@@ -39,10 +39,14 @@ void decommit_pages(record& r, std::uintptr_t lo, std::uintptr_t hi, std::error_
 void protect_pages(record& r, std::uintptr_t lo, std::uintptr_t hi, access a,
                    std::error_code& ec) noexcept;
 
-/// Checks (addr, size) and rounds it outward to pages: null, zero size, wrap-around. Does not
-/// look at reservations.
-bool page_range(const void* addr, std::size_t size, std::uintptr_t& lo, std::uintptr_t& hi,
-                std::error_code& ec) noexcept;
+/// Checks (addr, size) and rounds it outward to pages: null, zero size, wrap-around; then the
+/// access, if `a` is not null. Does not look at reservations. Every operation checks in this
+/// order, free function or member, so both report the same error for the same mistake.
+bool page_range(const void* addr, std::size_t size, const access* a, std::uintptr_t& lo,
+                std::uintptr_t& hi, std::error_code& ec) noexcept;
+
+/// The record whose base is `base`: errc::null_address, not_reserved or not_reservation_base.
+record* find_base(void* base, std::error_code& ec) noexcept;
 
 /// The seam in front of every system call (see <vmem/testing.hpp>): true when a failure was
 /// injected, with `ec` set to it.

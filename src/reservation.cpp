@@ -10,20 +10,15 @@ using detail::throw_if;
 
 namespace {
 
-// Checks (addr, size), the access if there is one, and that the range lies inside `r`, in the
-// order the free functions check them; rounds to pages.
+// Checks as the free functions do (detail::page_range), then that the range lies inside `r`.
 bool inside(const detail::record* r, const void* addr, std::size_t size, const access* a,
             std::uintptr_t& lo, std::uintptr_t& hi, std::error_code& ec) noexcept {
     if (r == nullptr) {
         ec = errc::empty_reservation;
         return false;
     }
-    if (!detail::page_range(addr, size, lo, hi, ec))
+    if (!detail::page_range(addr, size, a, lo, hi, ec))
         return false;
-    if (a != nullptr && !is_valid(*a)) {
-        ec = errc::invalid_access;
-        return false;
-    }
     if (!r->holds(lo) || hi - r->base > r->size) {
         ec = errc::outside_reservation;
         return false;
@@ -63,20 +58,9 @@ reservation::~reservation() {
 }
 
 reservation reservation::adopt(void* base, std::error_code& ec) noexcept {
-    if (base == nullptr) {
-        ec = errc::null_address;
+    detail::record* r = detail::find_base(base, ec);
+    if (r == nullptr)
         return {};
-    }
-    const std::uintptr_t p = reinterpret_cast<std::uintptr_t>(base);
-    detail::record* r = detail::find_record(p);
-    if (r == nullptr) {
-        ec = errc::not_reserved;
-        return {};
-    }
-    if (r->base != p) {
-        ec = errc::not_reservation_base;
-        return {};
-    }
     ec.clear();
     return reservation(r);
 }

@@ -81,6 +81,16 @@ inline bool has_pattern(const void* p, std::size_t n, unsigned seed) {
     return true;
 }
 
+/// True when [p, p+size) is free: an exact reserve there succeeds (and is undone at once).
+inline bool is_free(void* p, std::size_t size) {
+    vmem::reserve_options o;
+    o.address = p;
+    o.at = vmem::placement::exact;
+    std::error_code ec;
+    vmem::reservation probe(size, o, ec);
+    return !ec;
+}
+
 /// Reserves `count` reservations of `size` bytes each, back to back with no gap (Windows still
 /// sees them as separate reservations). Found by reserving the whole span, releasing it and
 /// reserving each part exactly there; retried in case another thread takes the span meanwhile.

@@ -3,23 +3,6 @@
 
 using namespace vmem_test;
 
-namespace {
-
-// True when the range [p, p+size) is free: an exact reserve there succeeds (and is undone).
-bool is_free(void* p, std::size_t size) {
-    vmem::reserve_options o;
-    o.address = p;
-    o.at = vmem::placement::exact;
-    std::error_code ec;
-    void* q = vmem::reserve(size, o, ec);
-    if (q == nullptr)
-        return false;
-    vmem::release(q);
-    return true;
-}
-
-} // namespace
-
 BOOST_AUTO_TEST_SUITE(release)
 
 BOOST_AUTO_TEST_CASE(frees_the_whole_reservation_whatever_its_pages_states) {

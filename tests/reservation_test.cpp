@@ -13,19 +13,6 @@ static_assert(std::is_nothrow_move_assignable_v<vmem::reservation>);
 static_assert(std::is_nothrow_destructible_v<vmem::reservation>);
 static_assert(std::is_nothrow_default_constructible_v<vmem::reservation>);
 
-namespace {
-
-bool is_free(void* p, std::size_t size) {
-    vmem::reserve_options o;
-    o.address = p;
-    o.at = vmem::placement::exact;
-    std::error_code ec;
-    vmem::reservation probe(size, o, ec);
-    return !ec;
-}
-
-} // namespace
-
 BOOST_AUTO_TEST_SUITE(reservation)
 
 BOOST_AUTO_TEST_CASE(default_is_empty) {
