@@ -122,9 +122,13 @@ record* reserve_record(std::size_t size, void* address, bool exact, std::size_t 
     }
     size = (size + page - 1) & ~(page - 1);
 
-    std::uintptr_t at = reinterpret_cast<std::uintptr_t>(address) & ~(alignment - 1);
+    const std::uintptr_t at = reinterpret_cast<std::uintptr_t>(address) & ~(alignment - 1);
     if (at != 0 && size > UINTPTR_MAX - at) {
         ec = errc::size_overflow;
+        return nullptr;
+    }
+    if (exact && at == 0) { // the address rounds down to the null page, which is never free
+        ec = errc::address_unavailable;
         return nullptr;
     }
 
@@ -139,8 +143,9 @@ record* reserve_record(std::size_t size, void* address, bool exact, std::size_t 
     void* base = nullptr;
     if (at != 0 && !injected_failure(testing::os_call::reserve, ec))
         base = os::reserve(reinterpret_cast<void*>(at), size, alignment, ec);
-    if (base == nullptr && !exact && (at == 0 || ec == errc::address_unavailable) &&
-        !injected_failure(testing::os_call::reserve, ec))
+    // placement::prefer: whatever kept the address from us (taken, or outside what the OS gives
+    // programs), try anywhere; if memory is short, that attempt reports it.
+    if (base == nullptr && !exact && !injected_failure(testing::os_call::reserve, ec))
         base = os::reserve(nullptr, size, alignment, ec);
     if (base == nullptr) {
         delete r;

@@ -108,6 +108,14 @@ BOOST_AUTO_TEST_CASE(exact_fails_when_the_address_is_taken_and_never_replaces_a_
     BOOST_TEST(vmem_probe::can_write(bytes(taken) + taken.size() - 1));
 }
 
+BOOST_AUTO_TEST_CASE(prefer_goes_elsewhere_when_the_hint_is_outside_the_address_space) {
+    vmem::reserve_options o;
+    o.address = reinterpret_cast<void*>(~std::uintptr_t{0} - 16 * granularity()); // kernel space
+    vmem::reservation r(granularity(), o);
+    BOOST_TEST(r.base() != nullptr);
+    BOOST_TEST(reinterpret_cast<std::uintptr_t>(r.base()) % granularity() == 0u);
+}
+
 BOOST_AUTO_TEST_CASE(exact_fails_over_memory_vmem_does_not_own) {
     std::vector<unsigned char> heap(4 * granularity(), 0x5a);
     vmem::reserve_options o;
