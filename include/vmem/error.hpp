@@ -53,7 +53,9 @@ inline std::error_code make_error_code(errc e) noexcept {
 
 } // namespace vmem
 
+namespace std {
 template <>
-struct std::is_error_code_enum<vmem::errc> : std::true_type {};
+struct is_error_code_enum<vmem::errc> : true_type {};
+} // namespace std
 
 #endif
