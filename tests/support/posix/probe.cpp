@@ -9,6 +9,7 @@
 #include <cstdio>
 #include <cstring>
 #include <fstream>
+#include <mutex>
 #include <sstream>
 #include <string>
 #include <sys/mman.h>
@@ -24,24 +25,51 @@ namespace {
 // would otherwise lose its first store at -O2.
 thread_local sigjmp_buf* volatile landing = nullptr;
 
-extern "C" void on_fault(int) {
+// Signal actions are process-wide, so the handler stays installed while any thread is probing:
+// the first probe installs it, the last one puts back what was there before (Boost.Test's own
+// handler, during a test). A fault that is not a probe's goes to that previous handler.
+std::mutex install_lock;
+int probes_running = 0;
+struct sigaction previous_segv {
+}, previous_bus{};
+
+extern "C" void on_fault(int sig, siginfo_t* info, void* context) {
     if (landing != nullptr)
         siglongjmp(*landing, 1);
-    std::abort(); // not ours: a real crash
+    const struct sigaction& previous = sig == SIGSEGV ? previous_segv : previous_bus;
+    if ((previous.sa_flags & SA_SIGINFO) != 0 && previous.sa_sigaction != nullptr) {
+        previous.sa_sigaction(sig, info, context);
+    } else if (previous.sa_handler != SIG_DFL && previous.sa_handler != SIG_IGN) {
+        previous.sa_handler(sig);
+    } else {
+        sigaction(sig, &previous, nullptr); // the fault repeats and takes its default course
+    }
 }
 
-// Runs `touch` with SIGSEGV and SIGBUS (macOS reports some faults as SIGBUS) caught; true when it
-// completed without a fault.
+void enter_probe() {
+    std::lock_guard<std::mutex> hold(install_lock);
+    if (probes_running++ > 0)
+        return;
+    struct sigaction act {};
+    act.sa_sigaction = on_fault;
+    sigemptyset(&act.sa_mask);
+    act.sa_flags = SA_SIGINFO | SA_NODEFER;
+    sigaction(SIGSEGV, &act, &previous_segv);
+    sigaction(SIGBUS, &act, &previous_bus); // macOS reports some faults as SIGBUS
+}
+
+void leave_probe() {
+    std::lock_guard<std::mutex> hold(install_lock);
+    if (--probes_running > 0)
+        return;
+    sigaction(SIGSEGV, &previous_segv, nullptr);
+    sigaction(SIGBUS, &previous_bus, nullptr);
+}
+
+// Runs `touch` with faults caught; true when it completed without one.
 template <class F>
 bool without_fault(F touch) noexcept {
-    struct sigaction act {};
-    act.sa_handler = on_fault;
-    sigemptyset(&act.sa_mask);
-    act.sa_flags = SA_NODEFER;
-    struct sigaction old_segv {
-    }, old_bus{};
-    sigaction(SIGSEGV, &act, &old_segv);
-    sigaction(SIGBUS, &act, &old_bus);
+    enter_probe();
     sigjmp_buf here;
     bool ok = false;
     if (sigsetjmp(here, 1) == 0) {
@@ -52,8 +80,7 @@ bool without_fault(F touch) noexcept {
         ok = true;
     }
     landing = nullptr;
-    sigaction(SIGSEGV, &old_segv, nullptr);
-    sigaction(SIGBUS, &old_bus, nullptr);
+    leave_probe();
     return ok;
 }
 
