@@ -130,4 +130,34 @@ BOOST_AUTO_TEST_CASE(commit_takes_commit_charge, *utf::precondition([](utf::test
     BOOST_TEST(after - before >= size / 4 * 3, "charge rose by " << (after - before));
 }
 
+// capabilities::commit_charged_when_writable tells the truth: where it is set, a read-only
+// commit takes no charge and making the pages writable takes it; elsewhere commit takes it.
+BOOST_AUTO_TEST_CASE(the_charge_is_taken_when_the_capabilities_say,
+                     *utf::precondition([](utf::test_unit_id) {
+                         boost::test_tools::assertion_result r(
+                             vmem_probe::commit_charge().has_value());
+                         r.message() << "the commit charge cannot be read here"
+                                     << (under_wine() ? " (Wine keeps PrivateUsage at 0)" : "");
+                         return r;
+                     })) {
+    const std::size_t size = std::size_t{1} << 30;
+    const bool when_writable = vmem::query_capabilities().commit_charged_when_writable;
+    vmem::reservation r(size);
+    const std::size_t before = *vmem_probe::commit_charge();
+    r.commit(r.base(), size, vmem::access::read);
+    const std::size_t read_only = *vmem_probe::commit_charge();
+    r.protect(r.base(), size, vmem::access::read_write);
+    const std::size_t writable = *vmem_probe::commit_charge();
+    const auto rise = [](std::size_t from, std::size_t to) { return to > from ? to - from : 0; };
+    if (when_writable) {
+        BOOST_TEST(rise(before, read_only) < size / 4,
+                   "read-only commit charged " << rise(before, read_only));
+        BOOST_TEST(rise(read_only, writable) >= size / 4 * 3,
+                   "protect charged " << rise(read_only, writable));
+    } else {
+        BOOST_TEST(rise(before, read_only) >= size / 4 * 3,
+                   "commit charged " << rise(before, read_only));
+    }
+}
+
 BOOST_AUTO_TEST_SUITE_END()
