@@ -114,13 +114,7 @@ BOOST_AUTO_TEST_CASE(commit_beyond_the_commit_limit_fails_cleanly,
     BOOST_TEST(all_equal(bytes(r) + page(), page(), 0));
 }
 
-BOOST_AUTO_TEST_CASE(commit_takes_commit_charge, *utf::precondition([](utf::test_unit_id) {
-                         boost::test_tools::assertion_result r(
-                             vmem_probe::commit_charge().has_value());
-                         r.message() << "the commit charge cannot be read here"
-                                     << (under_wine() ? " (Wine keeps PrivateUsage at 0)" : "");
-                         return r;
-                     })) {
+BOOST_AUTO_TEST_CASE(commit_takes_commit_charge, *utf::precondition(charge_readable)) {
     const std::size_t size = std::size_t{1} << 30;
     vmem::reservation r(size);
     const std::size_t before = *vmem_probe::commit_charge();
@@ -133,13 +127,7 @@ BOOST_AUTO_TEST_CASE(commit_takes_commit_charge, *utf::precondition([](utf::test
 // capabilities::commit_charged_when_writable tells the truth: where it is set, a read-only
 // commit takes no charge and making the pages writable takes it; elsewhere commit takes it.
 BOOST_AUTO_TEST_CASE(the_charge_is_taken_when_the_capabilities_say,
-                     *utf::precondition([](utf::test_unit_id) {
-                         boost::test_tools::assertion_result r(
-                             vmem_probe::commit_charge().has_value());
-                         r.message() << "the commit charge cannot be read here"
-                                     << (under_wine() ? " (Wine keeps PrivateUsage at 0)" : "");
-                         return r;
-                     })) {
+                     *utf::precondition(charge_readable)) {
     const std::size_t size = std::size_t{1} << 30;
     const bool when_writable = vmem::query_capabilities().commit_charged_when_writable;
     vmem::reservation r(size);

@@ -57,6 +57,14 @@ struct unless_wine {
     }
 };
 
+/// A precondition that skips a test, printing why, where the commit charge cannot be read.
+inline boost::test_tools::assertion_result charge_readable(utf::test_unit_id) {
+    boost::test_tools::assertion_result r(vmem_probe::commit_charge().has_value());
+    r.message() << "the commit charge cannot be read here"
+                << (under_wine() ? " (Wine keeps PrivateUsage at 0)" : "");
+    return r;
+}
+
 /// True when every byte of [p, p+n) equals `value`.
 inline bool all_equal(const void* p, std::size_t n, unsigned char value) {
     const unsigned char* b = static_cast<const unsigned char*>(p);

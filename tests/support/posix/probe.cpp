@@ -4,10 +4,7 @@
 #include <atomic>
 #include <csetjmp>
 #include <cstdint>
-#include <cstdlib>
 #include <csignal>
-#include <cstdio>
-#include <cstring>
 #include <fstream>
 #include <mutex>
 #include <sstream>
