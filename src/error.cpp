@@ -1,6 +1,8 @@
 // vmem: the "vmem" error category (shared layer).
 #include <vmem/error.hpp>
 
+#include "error_condition.hpp"
+
 #include <string>
 
 namespace vmem {
@@ -41,6 +43,11 @@ public:
             return "the exact address asked for is not free";
         }
         return "unknown vmem error";
+    }
+
+    // Also across two C++ runtimes (see error_condition.hpp).
+    bool equivalent(int value, const std::error_condition& condition) const noexcept override {
+        return detail::same_condition(default_error_condition(value), condition);
     }
 
     std::error_condition default_error_condition(int value) const noexcept override {

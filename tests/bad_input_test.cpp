@@ -286,4 +286,24 @@ BOOST_AUTO_TEST_CASE(contract_errors_compare_equal_to_invalid_argument) {
     BOOST_TEST(ec.message().find("two reservations") != std::string::npos);
 }
 
+namespace {
+// Another C++ runtime's std::generic_category(): what a program linked with its own copy of the
+// runtime (a MinGW -static .exe using a vmem DLL) compares vmem's errors against.
+class other_runtime_generic final : public std::error_category {
+public:
+    const char* name() const noexcept override { return "generic"; }
+    std::string message(int) const override { return "another runtime's generic category"; }
+};
+} // namespace
+
+BOOST_AUTO_TEST_CASE(contract_errors_match_invalid_argument_of_another_runtime) {
+    static const other_runtime_generic other;
+    const std::error_condition einval(static_cast<int>(std::errc::invalid_argument), other);
+    const std::error_condition enomem(static_cast<int>(std::errc::not_enough_memory), other);
+    const std::error_code ec = vmem::errc::null_address;
+    BOOST_TEST((ec == einval));
+    BOOST_TEST(!(ec == enomem));
+    BOOST_TEST(!(std::error_code(vmem::errc::address_unavailable) == einval));
+}
+
 BOOST_AUTO_TEST_SUITE_END()

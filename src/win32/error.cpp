@@ -1,6 +1,8 @@
 // vmem Windows backend: the "win32" category of GetLastError() values.
 #include <vmem/error.hpp>
 
+#include "../error_condition.hpp"
+
 #include <windows.h>
 
 #include <string>
@@ -14,6 +16,11 @@ public:
     const char* name() const noexcept override { return "win32"; }
 
     std::string message(int value) const override { return std::system_category().message(value); }
+
+    // Also across two C++ runtimes (see error_condition.hpp).
+    bool equivalent(int value, const std::error_condition& condition) const noexcept override {
+        return detail::same_condition(default_error_condition(value), condition);
+    }
 
     // The standard library maps ERROR_NOT_ENOUGH_MEMORY and ERROR_OUTOFMEMORY to
     // errc::not_enough_memory but not the commit-limit codes, which are what VirtualAlloc
