@@ -9,7 +9,9 @@ set(CMAKE_FIND_ROOT_PATH /usr/x86_64-w64-mingw32)
 set(CMAKE_FIND_ROOT_PATH_MODE_PROGRAM NEVER)
 set(CMAKE_FIND_ROOT_PATH_MODE_LIBRARY ONLY)
 set(CMAKE_FIND_ROOT_PATH_MODE_INCLUDE ONLY)
-set(CMAKE_FIND_ROOT_PATH_MODE_PACKAGE ONLY)
+# Packages come from the sysroot and from CMAKE_PREFIX_PATH as given, so that a vmem installed to any
+# prefix is found the way the README shows.
+set(CMAKE_FIND_ROOT_PATH_MODE_PACKAGE BOTH)
 
 # Boost is header-only for vmem, so Debian's headers serve. They are reached through a folder that
 # holds nothing but a link to them: adding /usr/include itself would let glibc's headers leak in.

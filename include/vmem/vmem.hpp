@@ -9,5 +9,6 @@
 #include <vmem/reservation.hpp>
 #include <vmem/system.hpp>
 #include <vmem/testing.hpp>
+#include <vmem/version.hpp>
 
 #endif
