@@ -3,8 +3,11 @@ set -euo pipefail
 
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 
-# What building and testing on both platforms needs, as Debian/Ubuntu packages.
+# What building for both platforms needs, as Debian/Ubuntu packages (CMake 3.25 or later for
+# CMakePresets.json: Debian 12, Ubuntu 24.04).
 packages=(cmake ninja-build g++ libboost-dev g++-mingw-w64-x86-64-posix wine64)
+# What the tests need besides: pkgconf for the pkg-config test, Python's venv for Conan.
+test_packages=(pkgconf python3 python3-venv)
 
 as_root() {
   if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi
@@ -22,14 +25,10 @@ need_packages() {
   as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
 }
 
-# build DIR [cmake arguments...]: configures (once) and builds with warnings as errors.
+# build PRESET: configures and builds with CMakePresets.json's preset (warnings are errors), into
+# build/PRESET.
 build() {
-  local dir=$1
-  shift
-  cmake -S "$root" -B "$dir" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo \
-    -DVMEM_WARNINGS_AS_ERRORS=ON "$@" >/dev/null
-  cmake --build "$dir"
+  (cd "$root" && cmake --preset "$1" >/dev/null && cmake --build --preset "$1")
 }
 
-mingw_toolchain="$root/cmake/mingw-w64-x86_64.cmake"
 wine_run="$root/cmake/wine-run"
