@@ -34,11 +34,8 @@ set(prefix ${WORK_DIR}/${LINKAGE}/prefix)
 
 # run(WHAT <what it does> COMMAND ...): runs a command and stops the test if it fails.
 function(run)
-  cmake_parse_arguments(PARSE_ARGV 0 arg "" "WHAT;WORKING_DIRECTORY" "COMMAND")
-  if(NOT arg_WORKING_DIRECTORY)
-    set(arg_WORKING_DIRECTORY ${WORK_DIR})
-  endif()
-  execute_process(COMMAND ${arg_COMMAND} WORKING_DIRECTORY ${arg_WORKING_DIRECTORY}
+  cmake_parse_arguments(PARSE_ARGV 0 arg "" "WHAT" "COMMAND")
+  execute_process(COMMAND ${arg_COMMAND} WORKING_DIRECTORY ${WORK_DIR}
     RESULT_VARIABLE rc OUTPUT_VARIABLE out ERROR_VARIABLE out)
   if(NOT rc EQUAL 0)
     string(REPLACE ";" " " shown "${arg_COMMAND}")
