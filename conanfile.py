@@ -78,4 +78,4 @@ class VmemConan(ConanFile):
         if self.options.shared:
             self.cpp_info.defines = ["VMEM_DYN_LINK"]
         if self.settings.os in ("Linux", "FreeBSD"):
-            self.cpp_info.system_libs = ["pthread"] # the registry's std::mutex
+            self.cpp_info.system_libs = ["pthread"]  # the registry's std::mutex
