@@ -20,17 +20,17 @@ public:
         case errc::zero_size:
             return "size is zero";
         case errc::size_overflow:
-            return "size is too large: it exceeds half the address space, or rounded to pages or "
+            return "size is too large: rounded to pages it exceeds the user address space, or "
                    "added to the address it wraps";
         case errc::invalid_access:
             return "not a vmem::access value (there is no write-only or execute-only access)";
         case errc::invalid_alignment:
-            return "alignment is not a power of two";
+            return "alignment is not a power of two, or larger than the user address space";
         case errc::not_reserved:
             return "address lies in no reservation made by vmem";
         case errc::not_reservation_base:
-            return "release needs the base address of a reservation; a reservation cannot be "
-                   "released in part";
+            return "the address lies inside a reservation but is not its base (the address reserve "
+                   "returned, which is what names a reservation)";
         case errc::outside_reservation:
             return "range runs outside its reservation";
         case errc::spans_reservations:
@@ -40,7 +40,12 @@ public:
         case errc::empty_reservation:
             return "the vmem::reservation is empty";
         case errc::address_unavailable:
-            return "the exact address asked for is not free";
+            return "the exact address asked for is not free, or no program can own it";
+        case errc::reservation_owned:
+            return "a vmem::reservation owns this reservation; only its owner may release it, "
+                   "and it cannot be adopted twice (detach() gives ownership up)";
+        case errc::invalid_placement:
+            return "not a vmem::placement value";
         }
         return "unknown vmem error";
     }
@@ -57,11 +62,19 @@ public:
     }
 };
 
+// Never destroyed, so an error_code made in a static destructor or an atexit handler stays
+// usable: a union member's destructor does not run unless called.
+union never_destroyed {
+    vmem_category category;
+    constexpr never_destroyed() : category() {}
+    ~never_destroyed() {}
+};
+const never_destroyed the_category;
+
 } // namespace
 
 const std::error_category& error_category() noexcept {
-    static const vmem_category category;
-    return category;
+    return the_category.category;
 }
 
 } // namespace vmem

@@ -1,52 +1,35 @@
-// vmem: the shared layer. Every check that must behave the same on every platform lives here,
-// before the call into a backend (src/posix or src/win32).
+// vmem: the shared layer's operations. Every check that must behave the same on every platform
+// lives here, before the call into a backend (src/posix or src/win32).
 #include "platform.hpp"
 #include "record.hpp"
 
 #include <vmem/memory.hpp>
 
-#include <map>
-#include <new>
-
 namespace vmem::detail {
 
 namespace {
 
-// Every live reservation by base address. It grows with the number of reservations, not with
-// their size.
-struct registry {
-    std::mutex lock;
-    std::map<std::uintptr_t, record*> by_base;
-};
-
-registry& the_registry() noexcept {
-    static registry r; // constructed on first use, so reservations made by static initialisers work
-    return r;
+std::error_code out_of_memory() noexcept {
+    return std::make_error_code(std::errc::not_enough_memory);
 }
 
-record* find_locked(registry& reg, std::uintptr_t p) noexcept {
-    auto it = reg.by_base.upper_bound(p);
-    if (it == reg.by_base.begin())
-        return nullptr;
-    --it;
-    return it->second->holds(p) ? it->second : nullptr;
-}
-
-bool is_power_of_two(std::size_t n) noexcept {
-    return n != 0 && (n & (n - 1)) == 0;
-}
-
-void clear(std::error_code& ec) noexcept {
-    ec.clear();
+// After a refused commit or protect that the OS may have applied in part (Linux), puts every
+// page of the cut back as the runs say it was: committed pages get their access again, reserved
+// pages are mapped reserved again (which frees anything the kernel committed there). Errors are
+// ignored: this is already the error path, and each call only undoes what the refused one did.
+void put_back_pages(const run_map::cut& c) noexcept {
+    run_map::for_each_piece(c, [](std::uintptr_t lo, std::uintptr_t hi, bool committed,
+                                  access a) {
+        std::error_code ignored;
+        void* p = reinterpret_cast<void*>(lo);
+        if (committed)
+            os::protect(p, hi - lo, a, ignored);
+        else if (!os::decommit(p, hi - lo, ignored))
+            os::protect(p, hi - lo, access::none, ignored); // at least no access, as reserved
+    });
 }
 
 } // namespace
-
-record* find_record(std::uintptr_t p) noexcept {
-    registry& reg = the_registry();
-    std::lock_guard<std::mutex> hold(reg.lock);
-    return find_locked(reg, p);
-}
 
 bool page_range(const void* addr, std::size_t size, const access* a, std::uintptr_t& lo,
                 std::uintptr_t& hi, std::error_code& ec) noexcept {
@@ -74,189 +57,78 @@ bool page_range(const void* addr, std::size_t size, const access* a, std::uintpt
     return true;
 }
 
-record* find_base(void* base, std::error_code& ec) noexcept {
-    if (base == nullptr) {
-        ec = errc::null_address;
-        return nullptr;
-    }
-    const std::uintptr_t p = reinterpret_cast<std::uintptr_t>(base);
-    record* r = find_record(p);
-    if (r == nullptr) {
-        ec = errc::not_reserved;
-        return nullptr;
-    }
-    if (r->base != p) {
-        ec = errc::not_reservation_base;
-        return nullptr;
-    }
-    return r;
-}
-
-record* reserve_record(std::size_t size, void* address, bool exact, std::size_t alignment,
-                       std::error_code& ec) noexcept {
-    const std::size_t page = os::page_size();
-    if (size == 0) {
-        ec = errc::zero_size;
-        return nullptr;
-    }
-    if (exact && address == nullptr) {
-        ec = errc::null_address;
-        return nullptr;
-    }
-    if (alignment != 0 && !is_power_of_two(alignment)) {
-        ec = errc::invalid_alignment;
-        return nullptr;
-    }
-    // No system gives a program more than the lower half of a 64-bit address space; refusing
-    // here gives one error everywhere (Linux says ENOMEM, Windows ERROR_INVALID_PARAMETER).
-    if (sizeof(void*) == 8 && size > UINTPTR_MAX / 2) {
-        ec = errc::size_overflow;
-        return nullptr;
-    }
-    if (alignment < os::allocation_granularity())
-        alignment = os::allocation_granularity();
-    // The rounded size and the over-reservation an aligned reserve may need must both fit.
-    if (size > SIZE_MAX - (page - 1) || ((size + page - 1) & ~(page - 1)) > SIZE_MAX - alignment) {
-        ec = errc::size_overflow;
-        return nullptr;
-    }
-    size = (size + page - 1) & ~(page - 1);
-
-    const std::uintptr_t at = reinterpret_cast<std::uintptr_t>(address) & ~(alignment - 1);
-    if (at != 0 && size > UINTPTR_MAX - at) {
-        ec = errc::size_overflow;
-        return nullptr;
-    }
-    if (exact && at == 0) { // the address rounds down to the null page, which is never free
-        ec = errc::address_unavailable;
-        return nullptr;
-    }
-
-    record* r = nullptr;
-    try {
-        r = new record; // allocated before the reservation, so a bad_alloc leaks nothing
-    } catch (const std::bad_alloc&) {
-        ec = std::make_error_code(std::errc::not_enough_memory);
-        return nullptr;
-    }
-
-    void* base = nullptr;
-    if (at != 0 && !injected_failure(testing::os_call::reserve, ec))
-        base = os::reserve(reinterpret_cast<void*>(at), size, alignment, ec);
-    // placement::prefer: whatever kept the address from us (taken, or outside what the OS gives
-    // programs), try anywhere; if memory is short, that attempt reports it.
-    if (base == nullptr && !exact && !injected_failure(testing::os_call::reserve, ec))
-        base = os::reserve(nullptr, size, alignment, ec);
-    if (base == nullptr) {
-        delete r;
-        return nullptr;
-    }
-
-    r->base = reinterpret_cast<std::uintptr_t>(base);
-    r->size = size;
-
-    registry& reg = the_registry();
-    try {
-        std::lock_guard<std::mutex> hold(reg.lock);
-        reg.by_base.emplace(r->base, r);
-    } catch (const std::bad_alloc&) {
-        std::error_code ignored; // the reservation was never handed out; nothing else to report
-        os::release(base, size, ignored);
-        delete r;
-        ec = std::make_error_code(std::errc::not_enough_memory);
-        return nullptr;
-    }
-    clear(ec);
-    return r;
-}
-
-bool release_record(record* r, std::error_code& ec) noexcept {
-    registry& reg = the_registry();
-    {
-        // Held across the system call so that no new reservation at the same base can be
-        // registered before this one is gone.
-        std::lock_guard<std::mutex> hold(reg.lock);
-        if (injected_failure(testing::os_call::release, ec) ||
-            !os::release(reinterpret_cast<void*>(r->base), r->size, ec))
-            return false;
-        reg.by_base.erase(r->base);
-    }
-    delete r;
-    clear(ec);
-    return true;
-}
-
-void commit_pages(record& r, std::uintptr_t lo, std::uintptr_t hi, access a,
-                  std::error_code& ec) noexcept {
-    std::lock_guard<std::mutex> hold(r.lock);
-    page_map::spare node;
-    try {
-        node = page_map::make_spare();
-    } catch (const std::bad_alloc&) {
-        ec = std::make_error_code(std::errc::not_enough_memory);
-        return;
-    }
-    if (injected_failure(testing::os_call::commit, ec) ||
-        !os::commit(reinterpret_cast<void*>(lo), hi - lo, a, ec))
-        return;
-    r.committed.add(lo, hi, node);
-    clear(ec);
-}
-
-void decommit_pages(record& r, std::uintptr_t lo, std::uintptr_t hi, std::error_code& ec) noexcept {
-    std::lock_guard<std::mutex> hold(r.lock);
-    page_map::spare node;
-    try {
-        node = page_map::make_spare();
-    } catch (const std::bad_alloc&) {
-        ec = std::make_error_code(std::errc::not_enough_memory);
-        return;
-    }
-    if (injected_failure(testing::os_call::decommit, ec) ||
-        !os::decommit(reinterpret_cast<void*>(lo), hi - lo, ec))
-        return;
-    r.committed.remove(lo, hi, node);
-    clear(ec);
-}
-
-void protect_pages(record& r, std::uintptr_t lo, std::uintptr_t hi, access a,
+void commit_locked(record& r, std::uintptr_t lo, std::uintptr_t hi, access a,
                    std::error_code& ec) noexcept {
-    std::lock_guard<std::mutex> hold(r.lock);
-    if (!r.committed.covers(lo, hi)) { // Windows refuses reserved pages; so do we, everywhere
+    if (injected_failure(testing::os_call::commit, ec))
+        return;
+    if (!r.runs.prepare()) {
+        ec = out_of_memory();
+        return;
+    }
+    const run_map::cut c = r.runs.isolate(lo, hi);
+    if (!os::commit(reinterpret_cast<void*>(lo), hi - lo, a, ec)) {
+        if (os::partial_failures())
+            put_back_pages(c);
+        r.runs.put_back(c);
+        return;
+    }
+    const std::size_t before = r.runs.replace(c, true, a);
+    r.committed.store(r.committed.load(std::memory_order_relaxed) + (hi - lo) - before,
+                      std::memory_order_relaxed);
+    ec.clear();
+}
+
+void decommit_locked(record& r, std::uintptr_t lo, std::uintptr_t hi,
+                     std::error_code& ec) noexcept {
+    if (injected_failure(testing::os_call::decommit, ec))
+        return;
+    if (!r.runs.prepare()) {
+        ec = out_of_memory();
+        return;
+    }
+    const run_map::cut c = r.runs.isolate(lo, hi);
+    // One system call that either replaces the whole range or, refused (the mapping limit), leaves
+    // it as it was: the kernel gathers the old mappings and puts them back on failure.
+    if (!os::decommit(reinterpret_cast<void*>(lo), hi - lo, ec)) {
+        r.runs.put_back(c);
+        return;
+    }
+    const std::size_t before = r.runs.replace(c, false, access::none);
+    r.committed.store(r.committed.load(std::memory_order_relaxed) - before,
+                      std::memory_order_relaxed);
+    ec.clear();
+}
+
+void protect_locked(record& r, std::uintptr_t lo, std::uintptr_t hi, access a,
+                    std::error_code& ec) noexcept {
+    if (!r.runs.prepare()) {
+        ec = out_of_memory();
+        return;
+    }
+    const run_map::cut c = r.runs.isolate(lo, hi);
+    if (!run_map::covers(c)) { // Windows refuses reserved pages; so do we, everywhere
+        r.runs.put_back(c);
         ec = errc::not_committed;
         return;
     }
-    if (injected_failure(testing::os_call::protect, ec) ||
-        !os::protect(reinterpret_cast<void*>(lo), hi - lo, a, ec))
+    if (injected_failure(testing::os_call::protect, ec)) {
+        r.runs.put_back(c);
         return;
-    clear(ec);
+    }
+    if (!os::protect(reinterpret_cast<void*>(lo), hi - lo, a, ec)) {
+        if (os::partial_failures())
+            put_back_pages(c);
+        r.runs.put_back(c);
+        return;
+    }
+    r.runs.replace(c, true, a);
+    ec.clear();
 }
 
 void throw_if(const std::error_code& ec, const char* what) {
     if (ec)
         throw std::system_error(ec, what);
 }
-
-namespace {
-
-// The record holding the whole range [lo, hi), or null with the reason in `ec`.
-record* locate(std::uintptr_t lo, std::uintptr_t hi, std::error_code& ec) noexcept {
-    registry& reg = the_registry();
-    std::lock_guard<std::mutex> hold(reg.lock);
-    record* r = find_locked(reg, lo);
-    if (r == nullptr) {
-        ec = errc::not_reserved;
-        return nullptr;
-    }
-    if (hi - r->base > r->size) {
-        ec = find_locked(reg, hi - 1) != nullptr ? errc::spans_reservations
-                                                 : errc::outside_reservation;
-        return nullptr;
-    }
-    return r;
-}
-
-} // namespace
 
 } // namespace vmem::detail
 
@@ -266,8 +138,8 @@ using detail::page_range;
 using detail::throw_if;
 
 void* reserve(std::size_t size, const reserve_options& options, std::error_code& ec) noexcept {
-    detail::record* r = detail::reserve_record(
-        size, options.address, options.at == placement::exact, options.alignment, ec);
+    detail::record* r =
+        detail::reserve_record(size, options.address, options.at, options.alignment, false, ec);
     return r != nullptr ? reinterpret_cast<void*>(r->base) : nullptr;
 }
 
@@ -282,8 +154,8 @@ void commit(void* addr, std::size_t size, access a, std::error_code& ec) noexcep
     std::uintptr_t lo, hi;
     if (!page_range(addr, size, &a, lo, hi, ec))
         return;
-    if (detail::record* r = detail::locate(lo, hi, ec))
-        detail::commit_pages(*r, lo, hi, a, ec);
+    if (detail::locked_record r = detail::lock_range(lo, hi, ec))
+        detail::commit_locked(*r.get(), lo, hi, a, ec);
 }
 
 void commit(void* addr, std::size_t size, access a) {
@@ -296,8 +168,8 @@ void decommit(void* addr, std::size_t size, std::error_code& ec) noexcept {
     std::uintptr_t lo, hi;
     if (!page_range(addr, size, nullptr, lo, hi, ec))
         return;
-    if (detail::record* r = detail::locate(lo, hi, ec))
-        detail::decommit_pages(*r, lo, hi, ec);
+    if (detail::locked_record r = detail::lock_range(lo, hi, ec))
+        detail::decommit_locked(*r.get(), lo, hi, ec);
 }
 
 void decommit(void* addr, std::size_t size) {
@@ -310,8 +182,8 @@ void protect(void* addr, std::size_t size, access a, std::error_code& ec) noexce
     std::uintptr_t lo, hi;
     if (!page_range(addr, size, &a, lo, hi, ec))
         return;
-    if (detail::record* r = detail::locate(lo, hi, ec))
-        detail::protect_pages(*r, lo, hi, a, ec);
+    if (detail::locked_record r = detail::lock_range(lo, hi, ec))
+        detail::protect_locked(*r.get(), lo, hi, a, ec);
 }
 
 void protect(void* addr, std::size_t size, access a) {
@@ -321,8 +193,20 @@ void protect(void* addr, std::size_t size, access a) {
 }
 
 void release(void* base, std::error_code& ec) noexcept {
-    if (detail::record* r = detail::find_base(base, ec))
-        detail::release_record(r, ec);
+    detail::record* dead = nullptr;
+    {
+        detail::locked_record r = detail::lock_base(base, ec);
+        if (!r)
+            return;
+        if (r->owned) { // only its owner may release it
+            ec = errc::reservation_owned;
+            return;
+        }
+        if (detail::release_locked(*r.get(), ec))
+            dead = r.get();
+    }
+    if (dead != nullptr)
+        detail::free_record(dead); // after unlocking: a waiting thread finds it dead
 }
 
 void release(void* base) {

@@ -1,43 +1,96 @@
 // vmem: the bookkeeping of one reservation, and the registry of all of them.
+//
+// Locking. Each record has a lock that serialises every operation on its reservation and keeps
+// its runs in step with the OS. The registry has a shared lock, held only to search or to change
+// the index, never across a system call. Order: a record's lock, then the registry's, then a
+// pool's; nothing takes them the other way round.
+//
+// Lifetime. Records live in a pool and are never given back to the OS, so a thread that found a
+// record in the registry may still lock it after another thread released the reservation: it
+// then sees the record dead, or alive as a later reservation, and checks which under its lock.
 #ifndef VMEM_SRC_RECORD_HPP
 #define VMEM_SRC_RECORD_HPP
 
-#include "page_map.hpp"
+#include "lock.hpp"
+#include "run_map.hpp"
 
 #include <vmem/access.hpp>
+#include <vmem/error.hpp>
+#include <vmem/memory.hpp>
 #include <vmem/testing.hpp>
 
+#include <atomic>
 #include <cstddef>
 #include <cstdint>
-#include <mutex>
 #include <system_error>
 
 namespace vmem::detail {
 
 struct record {
-    std::uintptr_t base = 0; // set once, when the reservation is made
+    mutex lock;
+    // Set when the record is given a reservation, under `lock`; constant while it is alive.
+    std::uintptr_t base = 0;
     std::size_t size = 0;
-    std::mutex lock; // guards `committed` and keeps it in step with the OS
-    page_map committed;
+    bool live = false;  // a reservation of the OS's that vmem has not released
+    bool owned = false; // a vmem::reservation owns it
+    std::atomic<std::size_t> committed{0}; // bytes; read without the lock
+    run_map runs;
+    record* next_free = nullptr; // in the pool's free chain
 
-    bool holds(std::uintptr_t p) const noexcept { return p - base < size; }
+    /// True when [lo, hi) lies inside this reservation.
+    bool holds(std::uintptr_t lo, std::uintptr_t hi) const noexcept {
+        return lo - base < size && hi - base <= size;
+    }
 };
 
-/// The record whose range holds `p`, or null.
-record* find_record(std::uintptr_t p) noexcept;
+/// A record locked by the calling thread, unlocked when this goes out of scope.
+class locked_record {
+public:
+    locked_record() noexcept = default;
+    explicit locked_record(record* r) noexcept : r_(r) {
+        if (r_ != nullptr)
+            r_->lock.lock();
+    }
+    locked_record(locked_record&& other) noexcept : r_(other.r_) { other.r_ = nullptr; }
+    locked_record(const locked_record&) = delete;
+    locked_record& operator=(const locked_record&) = delete;
+    ~locked_record() {
+        if (r_ != nullptr)
+            r_->lock.unlock();
+    }
+    record* get() const noexcept { return r_; }
+    record* operator->() const noexcept { return r_; }
+    explicit operator bool() const noexcept { return r_ != nullptr; }
 
-/// Reserves and registers; null on error.
-record* reserve_record(std::size_t size, void* address, bool exact, std::size_t alignment,
-                       std::error_code& ec) noexcept;
-/// Releases and unregisters; on error `r` stays valid and registered.
-bool release_record(record* r, std::error_code& ec) noexcept;
+private:
+    record* r_ = nullptr;
+};
 
-/// The operations on a range already checked to lie inside `r`, in whole pages.
-void commit_pages(record& r, std::uintptr_t lo, std::uintptr_t hi, access a,
-                  std::error_code& ec) noexcept;
-void decommit_pages(record& r, std::uintptr_t lo, std::uintptr_t hi, std::error_code& ec) noexcept;
-void protect_pages(record& r, std::uintptr_t lo, std::uintptr_t hi, access a,
+/// Reserves and registers: a live record, owned as asked, or null with `ec` set. Every check of
+/// reserve's arguments happens here.
+record* reserve_record(std::size_t size, void* address, placement at, std::size_t alignment,
+                       bool owned, std::error_code& ec) noexcept;
+
+/// The live record whose base is `base`, locked; or empty with errc::null_address, not_reserved
+/// or not_reservation_base.
+locked_record lock_base(void* base, std::error_code& ec) noexcept;
+
+/// The live record holding all of [lo, hi), locked; or empty with errc::not_reserved,
+/// outside_reservation or spans_reservations.
+locked_record lock_range(std::uintptr_t lo, std::uintptr_t hi, std::error_code& ec) noexcept;
+
+/// Releases and unregisters the locked, live `r`. On success `r` is dead; the caller unlocks it
+/// and then gives it back with free_record. On error nothing has changed.
+bool release_locked(record& r, std::error_code& ec) noexcept;
+void free_record(record* r) noexcept;
+
+/// The operations on a locked, live record and a range already checked to lie inside it, in
+/// whole pages.
+void commit_locked(record& r, std::uintptr_t lo, std::uintptr_t hi, access a,
                    std::error_code& ec) noexcept;
+void decommit_locked(record& r, std::uintptr_t lo, std::uintptr_t hi, std::error_code& ec) noexcept;
+void protect_locked(record& r, std::uintptr_t lo, std::uintptr_t hi, access a,
+                    std::error_code& ec) noexcept;
 
 /// Checks (addr, size) and rounds it outward to pages: null, zero size, wrap-around; then the
 /// access, if `a` is not null. Does not look at reservations. Every operation checks in this
@@ -45,12 +98,14 @@ void protect_pages(record& r, std::uintptr_t lo, std::uintptr_t hi, access a,
 bool page_range(const void* addr, std::size_t size, const access* a, std::uintptr_t& lo,
                 std::uintptr_t& hi, std::error_code& ec) noexcept;
 
-/// The record whose base is `base`: errc::null_address, not_reserved or not_reservation_base.
-record* find_base(void* base, std::error_code& ec) noexcept;
-
-/// The seam in front of every system call (see <vmem/testing.hpp>): true when a failure was
+/// The seam in front of every operation (see <vmem/testing.hpp>): true when a failure was
 /// injected, with `ec` set to it.
 bool injected_failure(testing::os_call call, std::error_code& ec) noexcept;
+/// Whether aligned reserves may use the OS's one-call path (testing::use_native_aligned_reserve).
+bool native_aligned_allowed() noexcept;
+
+/// The bytes the registry and the records hold.
+std::size_t registry_bookkeeping_bytes() noexcept;
 
 /// Throws std::system_error(ec, what) if ec is set.
 void throw_if(const std::error_code& ec, const char* what);

@@ -11,6 +11,8 @@ using detail::throw_if;
 namespace {
 
 // Checks as the free functions do (detail::page_range), then that the range lies inside `r`.
+// The owner's record cannot be released or reused by anyone else, so its bounds are read
+// without its lock.
 bool inside(const detail::record* r, const void* addr, std::size_t size, const access* a,
             std::uintptr_t& lo, std::uintptr_t& hi, std::error_code& ec) noexcept {
     if (r == nullptr) {
@@ -19,7 +21,7 @@ bool inside(const detail::record* r, const void* addr, std::size_t size, const a
     }
     if (!detail::page_range(addr, size, a, lo, hi, ec))
         return false;
-    if (!r->holds(lo) || hi - r->base > r->size) {
+    if (!r->holds(lo, hi)) {
         ec = errc::outside_reservation;
         return false;
     }
@@ -37,8 +39,8 @@ reservation::reservation(std::size_t size, const reserve_options& options) {
 
 reservation::reservation(std::size_t size, const reserve_options& options,
                          std::error_code& ec) noexcept
-    : record_(detail::reserve_record(size, options.address, options.at == placement::exact,
-                                     options.alignment, ec)) {}
+    : record_(detail::reserve_record(size, options.address, options.at, options.alignment, true,
+                                     ec)) {}
 
 reservation::reservation(reservation&& other) noexcept : record_(other.record_) {
     other.record_ = nullptr;
@@ -51,18 +53,21 @@ reservation& reservation::operator=(reservation&& other) noexcept {
 }
 
 reservation::~reservation() {
-    if (record_ != nullptr) {
-        std::error_code ignored; // a destructor cannot report; the address space leaks at worst
-        detail::release_record(record_, ignored);
-    }
+    std::error_code ignored; // a destructor cannot report; the address space leaks at worst
+    release(ignored);
 }
 
 reservation reservation::adopt(void* base, std::error_code& ec) noexcept {
-    detail::record* r = detail::find_base(base, ec);
-    if (r == nullptr)
+    detail::locked_record r = detail::lock_base(base, ec);
+    if (!r)
         return {};
+    if (r->owned) {
+        ec = errc::reservation_owned;
+        return {};
+    }
+    r->owned = true;
     ec.clear();
-    return reservation(r);
+    return reservation(r.get(), detail::owning_tag{});
 }
 
 reservation reservation::adopt(void* base) {
@@ -81,20 +86,20 @@ std::size_t reservation::size() const noexcept {
 }
 
 bool reservation::contains(const void* p) const noexcept {
-    return record_ != nullptr && record_->holds(reinterpret_cast<std::uintptr_t>(p));
+    const auto a = reinterpret_cast<std::uintptr_t>(p);
+    return record_ != nullptr && a - record_->base < record_->size;
 }
 
 std::size_t reservation::committed_bytes() const noexcept {
-    if (record_ == nullptr)
-        return 0;
-    std::lock_guard<std::mutex> hold(record_->lock);
-    return record_->committed.bytes();
+    return record_ != nullptr ? record_->committed.load(std::memory_order_relaxed) : 0;
 }
 
 void reservation::commit(void* addr, std::size_t size, access a, std::error_code& ec) noexcept {
     std::uintptr_t lo, hi;
-    if (inside(record_, addr, size, &a, lo, hi, ec))
-        detail::commit_pages(*record_, lo, hi, a, ec);
+    if (!inside(record_, addr, size, &a, lo, hi, ec))
+        return;
+    detail::locked_record r(record_);
+    detail::commit_locked(*record_, lo, hi, a, ec);
 }
 
 void reservation::commit(void* addr, std::size_t size, access a) {
@@ -105,8 +110,10 @@ void reservation::commit(void* addr, std::size_t size, access a) {
 
 void reservation::decommit(void* addr, std::size_t size, std::error_code& ec) noexcept {
     std::uintptr_t lo, hi;
-    if (inside(record_, addr, size, nullptr, lo, hi, ec))
-        detail::decommit_pages(*record_, lo, hi, ec);
+    if (!inside(record_, addr, size, nullptr, lo, hi, ec))
+        return;
+    detail::locked_record r(record_);
+    detail::decommit_locked(*record_, lo, hi, ec);
 }
 
 void reservation::decommit(void* addr, std::size_t size) {
@@ -117,8 +124,10 @@ void reservation::decommit(void* addr, std::size_t size) {
 
 void reservation::protect(void* addr, std::size_t size, access a, std::error_code& ec) noexcept {
     std::uintptr_t lo, hi;
-    if (inside(record_, addr, size, &a, lo, hi, ec))
-        detail::protect_pages(*record_, lo, hi, a, ec);
+    if (!inside(record_, addr, size, &a, lo, hi, ec))
+        return;
+    detail::locked_record r(record_);
+    detail::protect_locked(*record_, lo, hi, a, ec);
 }
 
 void reservation::protect(void* addr, std::size_t size, access a) {
@@ -132,8 +141,15 @@ void reservation::release(std::error_code& ec) noexcept {
         ec = errc::empty_reservation;
         return;
     }
-    if (detail::release_record(record_, ec))
+    bool released;
+    {
+        detail::locked_record r(record_);
+        released = detail::release_locked(*record_, ec);
+    }
+    if (released) {
+        detail::free_record(record_); // after unlocking: a waiting thread finds it dead
         record_ = nullptr;
+    }
 }
 
 void reservation::release() {
@@ -143,7 +159,13 @@ void reservation::release() {
 }
 
 void* reservation::detach() noexcept {
+    if (record_ == nullptr)
+        return nullptr;
     void* b = base();
+    {
+        detail::locked_record r(record_);
+        record_->owned = false;
+    }
     record_ = nullptr;
     return b;
 }

@@ -5,8 +5,9 @@
 //
 // Codes come from three places:
 // - vmem::error_category() ("vmem"): the caller broke the contract (values of vmem::errc). They
-//   are detected before any system call, identically on every platform. All but
-//   address_unavailable compare equal to std::errc::invalid_argument.
+//   are detected before any system call (or, for address_unavailable, classified after it)
+//   identically on every platform. All but address_unavailable compare equal to
+//   std::errc::invalid_argument.
 // - POSIX: std::system_category() holding the errno of the failed call.
 // - Windows: vmem::win32_category() ("win32") holding the GetLastError() value of the failed call.
 //   It exists because the standard library's system_category does not classify
@@ -36,7 +37,10 @@ enum class errc {
     spans_reservations,   ///< the range runs on into another reservation
     not_committed,        ///< protect touched pages that are reserved but not committed
     empty_reservation,    ///< the vmem::reservation object holds no reservation
-    address_unavailable,  ///< the exact address asked of reserve is not free
+    address_unavailable,  ///< the exact address asked of reserve is not free, or no program can
+                          ///< own it (past the top of the user address space, non-canonical)
+    reservation_owned,    ///< release or adopt of a reservation that a vmem::reservation owns
+    invalid_placement,    ///< not one of the vmem::placement values
 };
 
 /// The category of vmem::errc.

@@ -13,7 +13,8 @@ namespace vmem {
 
 namespace detail {
 struct record;
-}
+struct owning_tag {};
+} // namespace detail
 
 /// Owns one reservation and releases it when destroyed. Move-only; an empty reservation (the
 /// default, a moved-from one, one released or detached) owns nothing.
@@ -22,6 +23,12 @@ struct record;
 /// that does not lie inside it is refused with errc::outside_reservation, on every platform.
 /// They behave exactly as the free functions, without the registry lookup. Calls on one
 /// reservation from several threads are serialised by a lock of its own.
+///
+/// While an object owns a reservation, nothing else can release it: vmem::release(base()) and
+/// adopt(base()) are refused with errc::reservation_owned. Using one object from several threads
+/// is safe for the const members and the operations (commit, decommit, protect); moving,
+/// assigning, releasing, detaching or destroying it while another thread uses the same object
+/// is the caller's race, as for any C++ object.
 class VMEM_DECL reservation {
 public:
     /// Empty. Postconditions: !*this, base() == nullptr, size() == 0.
@@ -45,7 +52,8 @@ public:
     ~reservation();
 
     /// Takes ownership of a reservation made by vmem::reserve (or given up by detach()).
-    /// Errors: null_address, not_reservation_base, not_reserved.
+    /// Errors: null_address, not_reservation_base, not_reserved, reservation_owned (another
+    /// vmem::reservation owns it already).
     static reservation adopt(void* base, std::error_code& ec) noexcept;
     static reservation adopt(void* base);
 
@@ -54,7 +62,7 @@ public:
     std::size_t size() const noexcept;
     /// True when [p, p+1) lies inside the reservation.
     bool contains(const void* p) const noexcept;
-    /// The number of bytes committed at present.
+    /// The number of bytes committed at present. Constant time; no lock.
     std::size_t committed_bytes() const noexcept;
 
     explicit operator bool() const noexcept { return record_ != nullptr; }
@@ -73,8 +81,8 @@ public:
     void release(std::error_code& ec) noexcept;
     void release();
 
-    /// Gives up ownership without releasing: *this becomes empty and the reservation lives on
-    /// until vmem::release(base) or adopt(). Returns the base (null if *this was empty).
+    /// Gives up ownership without releasing: *this becomes empty and the reservation, unowned,
+    /// lives on until vmem::release(base) or adopt(). Returns the base (null if *this was empty).
     void* detach() noexcept;
 
     friend void swap(reservation& a, reservation& b) noexcept {
@@ -84,7 +92,7 @@ public:
     }
 
 private:
-    explicit reservation(detail::record* r) noexcept : record_(r) {}
+    reservation(detail::record* r, detail::owning_tag) noexcept : record_(r) {}
     detail::record* record_ = nullptr;
 };
 

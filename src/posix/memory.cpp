@@ -53,7 +53,7 @@ void* map_exactly(void* at, std::size_t size, std::error_code& ec) noexcept {
     void* p = mmap(at, size, PROT_NONE, reserve_flags, -1, 0);
 #endif
     if (p == MAP_FAILED) {
-        if (errno == EEXIST) {
+        if (errno == EEXIST || errno == EPERM) { // taken, or below vm.mmap_min_addr
             ec = errc::address_unavailable;
             return nullptr;
         }
@@ -70,7 +70,8 @@ void* map_exactly(void* at, std::size_t size, std::error_code& ec) noexcept {
 
 } // namespace
 
-void* reserve(void* at, std::size_t size, std::size_t alignment, std::error_code& ec) noexcept {
+void* reserve(void* at, std::size_t size, std::size_t alignment, bool,
+              std::error_code& ec) noexcept {
     if (at != nullptr)
         return map_exactly(at, size, ec);
     const std::size_t page = page_size();
@@ -94,11 +95,20 @@ void* reserve(void* at, std::size_t size, std::size_t alignment, std::error_code
     const std::uintptr_t aligned = (raw + alignment - 1) & ~(alignment - 1);
     const std::size_t head = aligned - raw;
     const std::size_t tail = span - head - size;
-    // munmap of a part of our own fresh mapping cannot fail for lack of VMAs: it shrinks one.
-    if (head != 0)
-        munmap(p, head);
-    if (tail != 0)
-        munmap(reinterpret_cast<void*>(aligned + size), tail);
+    // Trimming can fail: the kernel may have merged the fresh mapping with a neighbour of the
+    // same kind, and cutting it then needs a split, which vm.max_map_count can refuse. Then the
+    // whole over-sized mapping goes (its parts the trims could not free too), and the error is
+    // reported: nothing leaks.
+    if (head != 0 && munmap(p, head) != 0) {
+        fail(ec);
+        munmap(p, span);
+        return nullptr;
+    }
+    if (tail != 0 && munmap(reinterpret_cast<void*>(aligned + size), tail) != 0) {
+        fail(ec);
+        munmap(reinterpret_cast<void*>(aligned), size + tail);
+        return nullptr;
+    }
     return reinterpret_cast<void*>(aligned);
 }
 
@@ -123,6 +133,21 @@ bool protect(void* addr, std::size_t size, access a, std::error_code& ec) noexce
 
 bool release(void* base, std::size_t size, std::error_code& ec) noexcept {
     return munmap(base, size) == 0 || fail(ec);
+}
+
+// mprotect and mmap(MAP_FIXED) work mapping by mapping; a refusal partway (the commit limit,
+// RLIMIT_DATA, vm.max_map_count) leaves the mappings already changed as they are.
+bool partial_failures() noexcept {
+    return true;
+}
+
+void* allocate_pages(std::size_t size) noexcept {
+    void* p = mmap(nullptr, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    return p != MAP_FAILED ? p : nullptr;
+}
+
+void free_pages(void* p, std::size_t size) noexcept {
+    munmap(p, size); // a whole mapping of our own: nothing to split, so it cannot fail
 }
 
 } // namespace vmem::detail::os

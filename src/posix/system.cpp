@@ -1,8 +1,17 @@
 // vmem POSIX backend: system facts. Shared logic does not belong here (see src/platform.hpp).
 #include "../platform.hpp"
 
-#include <cstdio>
+#include <atomic>
+#include <cerrno>
+#include <climits>
+#include <cstdint>
+#include <fcntl.h>
+#include <sys/mman.h>
 #include <unistd.h>
+
+#if !defined(MAP_ANONYMOUS) && defined(MAP_ANON)
+#define MAP_ANONYMOUS MAP_ANON
+#endif
 
 namespace vmem::detail::os {
 
@@ -25,17 +34,17 @@ commit_accounting accounting() noexcept {
 #if defined(__linux__)
     // Read on every call: an administrator may change it while we run.
     // 0: heuristic overcommit, 1: always overcommit, 2: strict
-    // (Documentation/mm/overcommit-accounting).
-    std::FILE* f = std::fopen("/proc/sys/vm/overcommit_memory", "r");
-    int mode = 0;
-    if (f != nullptr) {
-        if (std::fscanf(f, "%d", &mode) != 1)
-            mode = 0; // unreadable: the kernel's default
-        std::fclose(f);
+    // (Documentation/mm/overcommit-accounting). open/read, not stdio, which would allocate.
+    char mode = '0'; // unreadable: the kernel's default
+    const int fd = open("/proc/sys/vm/overcommit_memory", O_RDONLY | O_CLOEXEC);
+    if (fd >= 0) {
+        if (read(fd, &mode, 1) != 1)
+            mode = '0';
+        close(fd);
     }
-    return mode == 2   ? commit_accounting::strict
-           : mode == 1 ? commit_accounting::none
-                       : commit_accounting::heuristic;
+    return mode == '2'   ? commit_accounting::strict
+           : mode == '1' ? commit_accounting::none
+                         : commit_accounting::heuristic;
 #else
     // macOS and the BSDs overcommit anonymous memory and never refuse an mprotect for it.
     return commit_accounting::none;
@@ -45,6 +54,58 @@ commit_accounting accounting() noexcept {
 // The kernel charges private memory when it becomes writable (mm/mprotect.c, mprotect_fixup).
 bool commit_charged_when_writable() noexcept {
     return true;
+}
+
+} // namespace vmem::detail::os
+
+namespace vmem::detail::os {
+
+namespace {
+
+// Whether the kernel lets a program map at `hint`: a plain hinted mapping lands at or above it
+// only when the address space reaches that far (Linux also needs a hint above 2^47 before it maps
+// there with 5-level page tables, which is exactly what this asks).
+bool mappable_at(std::uintptr_t hint) noexcept {
+    const std::size_t page = page_size();
+    void* p = mmap(reinterpret_cast<void*>(hint), page, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS,
+                   -1, 0);
+    if (p == MAP_FAILED)
+        return false;
+    const bool there = reinterpret_cast<std::uintptr_t>(p) >= hint;
+    munmap(p, page);
+    return there;
+}
+
+std::uintptr_t find_address_limit() noexcept {
+    constexpr unsigned bits = sizeof(std::uintptr_t) * CHAR_BIT;
+    // The largest power of two the kernel maps at; the user space ends below twice that (x86-64:
+    // 2^46 -> 2^47, or 2^56 -> 2^57 with 5-level paging; aarch64: 2^47 -> 2^48 or 2^51 -> 2^52).
+    // A hint can also miss because something sits there (a sanitizer's shadow, say), so the
+    // space reaches at least past the stack, which the kernel puts near its top.
+    unsigned top = 0;
+    for (unsigned k = 20; k < bits - 1; ++k)
+        if (mappable_at(std::uintptr_t{1} << k))
+            top = k;
+    volatile char on_stack = 0;
+    const auto stack = reinterpret_cast<std::uintptr_t>(&on_stack);
+    while (top + 1 < bits && (stack >> (top + 1)) != 0)
+        ++top;
+    if (top == 0 || top + 1 >= bits)
+        return UINTPTR_MAX; // no answer (or a 32-bit space that reaches the top): no limit
+    return std::uintptr_t{1} << (top + 1);
+}
+
+} // namespace
+
+std::uintptr_t address_limit() noexcept {
+    // Asked once; the probe is about 40 small mappings. Racing first calls compute the same.
+    static std::atomic<std::uintptr_t> limit{0};
+    std::uintptr_t l = limit.load(std::memory_order_relaxed);
+    if (l == 0) {
+        l = find_address_limit();
+        limit.store(l, std::memory_order_relaxed);
+    }
+    return l;
 }
 
 } // namespace vmem::detail::os

@@ -40,11 +40,18 @@ public:
     }
 };
 
+// Never destroyed (see src/error.cpp).
+union never_destroyed {
+    win32_error_category category;
+    constexpr never_destroyed() : category() {}
+    ~never_destroyed() {}
+};
+const never_destroyed the_category;
+
 } // namespace
 
 const std::error_category& win32_category() noexcept {
-    static const win32_error_category category;
-    return category;
+    return the_category.category;
 }
 
 } // namespace vmem

@@ -64,7 +64,8 @@ void* reserve_aligned_by_retry(std::size_t size, std::size_t alignment) noexcept
 
 } // namespace
 
-void* reserve(void* at, std::size_t size, std::size_t alignment, std::error_code& ec) noexcept {
+void* reserve(void* at, std::size_t size, std::size_t alignment, bool native_aligned,
+              std::error_code& ec) noexcept {
     void* p = nullptr;
     if (at != nullptr) {
         // Windows takes the address exactly or fails with ERROR_INVALID_ADDRESS.
@@ -75,7 +76,7 @@ void* reserve(void* at, std::size_t size, std::size_t alignment, std::error_code
         }
     } else if (alignment <= allocation_granularity()) {
         p = reserve_at(nullptr, size);
-    } else if (win32::aligned_reserve_works()) {
+    } else if (native_aligned && win32::aligned_reserve_works()) {
         p = win32::reserve_aligned(size, alignment);
     } else {
         p = reserve_aligned_by_retry(size, alignment);
@@ -103,6 +104,19 @@ bool release(void* base, std::size_t, std::error_code& ec) noexcept {
     // MEM_RELEASE takes the base and size 0, and frees committed pages too. It cannot be combined
     // with MEM_DECOMMIT (ERROR_INVALID_PARAMETER) and cannot free part of a reservation.
     return VirtualFree(base, 0, MEM_RELEASE) != 0 || fail(ec);
+}
+
+// VirtualAlloc(MEM_COMMIT) and VirtualProtect on one reservation are all-or-nothing.
+bool partial_failures() noexcept {
+    return false;
+}
+
+void* allocate_pages(std::size_t size) noexcept {
+    return VirtualAlloc(nullptr, size, MEM_RESERVE | MEM_COMMIT, PAGE_READWRITE);
+}
+
+void free_pages(void* p, std::size_t) noexcept {
+    VirtualFree(p, 0, MEM_RELEASE); // a whole allocation of our own: cannot fail
 }
 
 } // namespace vmem::detail::os

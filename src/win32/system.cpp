@@ -27,6 +27,10 @@ std::size_t allocation_granularity() noexcept {
     return info().dwAllocationGranularity;
 }
 
+std::uintptr_t address_limit() noexcept {
+    return reinterpret_cast<std::uintptr_t>(info().lpMaximumApplicationAddress) + 1;
+}
+
 bool native_aligned_reserve() noexcept {
     return win32::aligned_reserve_works();
 }

@@ -1,0 +1,246 @@
+// vmem: the committed runs of one reservation (shared layer; see run_map.hpp).
+#include "run_map.hpp"
+
+#include "pool.hpp"
+
+#include <type_traits>
+
+namespace vmem::detail {
+
+namespace {
+
+// Constant-initialised and never destroyed (trivially destructible): usable at any time.
+pool<run> node_pool;
+static_assert(std::is_trivially_destructible_v<pool<run>>);
+
+// The treap's priorities: a hash of the run's first address, so no random state is needed and
+// runs laid out in address order still give a balanced tree (splitmix64's finaliser).
+std::uint32_t priority_of(std::uintptr_t key) noexcept {
+    std::uint64_t z = static_cast<std::uint64_t>(key) + 0x9e3779b97f4a7c15u;
+    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9u;
+    z = (z ^ (z >> 27)) * 0x94d049bb133111ebu;
+    return static_cast<std::uint32_t>(z ^ (z >> 31));
+}
+
+// Keys below `key` go to l, the rest to r.
+void split(run* t, std::uintptr_t key, run*& l, run*& r) noexcept {
+    if (t == nullptr) {
+        l = r = nullptr;
+    } else if (t->lo < key) {
+        split(t->right, key, t->right, r);
+        l = t;
+    } else {
+        split(t->left, key, l, t->left);
+        r = t;
+    }
+}
+
+// Every key of a is below every key of b.
+run* merge(run* a, run* b) noexcept {
+    if (a == nullptr)
+        return b;
+    if (b == nullptr)
+        return a;
+    if (a->priority > b->priority) {
+        a->right = merge(a->right, b);
+        return a;
+    }
+    b->left = merge(a, b->left);
+    return b;
+}
+
+run* leftmost(run* t) noexcept {
+    while (t != nullptr && t->left != nullptr)
+        t = t->left;
+    return t;
+}
+
+run* rightmost(run* t) noexcept {
+    while (t != nullptr && t->right != nullptr)
+        t = t->right;
+    return t;
+}
+
+// Unlinks the leftmost node of t (which must not be empty) into `out`; returns the new root.
+run* pop_leftmost(run* t, run*& out) noexcept {
+    if (t->left == nullptr) {
+        out = t;
+        return t->right;
+    }
+    run* parent = t;
+    while (parent->left->left != nullptr)
+        parent = parent->left;
+    out = parent->left;
+    parent->left = out->right;
+    return t;
+}
+
+} // namespace
+
+run* run_map::take_spare() noexcept {
+    run* r = spares_;
+    spares_ = r->next_free;
+    --spare_count_;
+    r->left = r->right = r->next_free = nullptr;
+    return r;
+}
+
+void run_map::give(run* r) noexcept {
+    if (spare_count_ < max_spares) {
+        r->next_free = spares_;
+        spares_ = r;
+        ++spare_count_;
+    } else {
+        node_pool.deallocate(r);
+    }
+}
+
+void run_map::give_tree(run* t) noexcept {
+    // Iterative, so a map of any size is given back without deep recursion: rotate left
+    // children up until the node has none, then free it and go right.
+    run* first = nullptr;
+    run* last = nullptr;
+    std::size_t count = 0;
+    while (t != nullptr) {
+        if (t->left != nullptr) {
+            run* l = t->left;
+            t->left = l->right;
+            l->right = t;
+            t = l;
+            continue;
+        }
+        run* next = t->right;
+        if (spare_count_ < max_spares) {
+            give(t);
+        } else {
+            t->next_free = first;
+            first = t;
+            if (last == nullptr)
+                last = t;
+            ++count;
+        }
+        t = next;
+    }
+    node_pool.deallocate(first, last, count);
+}
+
+bool run_map::prepare() noexcept {
+    while (spare_count_ < needed_spares) {
+        run* r = node_pool.allocate();
+        if (r == nullptr)
+            return false;
+        give(r);
+    }
+    return true;
+}
+
+// Splits the run that straddles x, if any, into [lo, x) and [x, hi).
+void run_map::split_at(std::uintptr_t x) noexcept {
+    run* cand = nullptr;
+    for (run* t = root_; t != nullptr;) {
+        if (t->lo < x) {
+            cand = t;
+            t = t->right;
+        } else {
+            t = t->left;
+        }
+    }
+    if (cand == nullptr || cand->hi <= x)
+        return;
+    run* n = take_spare();
+    n->lo = x;
+    n->hi = cand->hi;
+    n->a = cand->a;
+    n->priority = priority_of(x);
+    cand->hi = x;
+    run *l, *r;
+    split(root_, x, l, r);
+    root_ = merge(merge(l, n), r);
+}
+
+// Joins the run ending at x with the run starting at x when their access is the same.
+void run_map::coalesce_at(std::uintptr_t x) noexcept {
+    run *l, *r;
+    split(root_, x, l, r);
+    run* a = rightmost(l);
+    run* b = leftmost(r);
+    if (a != nullptr && b != nullptr && a->hi == x && b->lo == x && a->a == b->a) {
+        run* gone;
+        r = pop_leftmost(r, gone);
+        a->hi = gone->hi;
+        give(gone);
+    }
+    root_ = merge(l, r);
+}
+
+run_map::cut run_map::isolate(std::uintptr_t lo, std::uintptr_t hi) noexcept {
+    split_at(lo);
+    split_at(hi);
+    cut c{lo, hi, nullptr, nullptr, nullptr};
+    run* rest;
+    split(root_, lo, c.left, rest);
+    split(rest, hi, c.mid, c.right);
+    root_ = nullptr;
+    return c;
+}
+
+void run_map::put_back(const cut& c) noexcept {
+    root_ = merge(merge(c.left, c.mid), c.right);
+    coalesce_at(c.lo);
+    coalesce_at(c.hi);
+}
+
+std::size_t run_map::replace(const cut& c, bool committed, access a) noexcept {
+    std::size_t old = 0;
+    in_order(c.mid, [&](const run* r) { old += r->hi - r->lo; });
+    give_tree(c.mid);
+    run* mid = nullptr;
+    if (committed) {
+        mid = take_spare();
+        mid->lo = c.lo;
+        mid->hi = c.hi;
+        mid->a = a;
+        mid->priority = priority_of(c.lo);
+    }
+    root_ = merge(merge(c.left, mid), c.right);
+    coalesce_at(c.lo);
+    coalesce_at(c.hi);
+    return old;
+}
+
+bool run_map::covers(const cut& c) noexcept {
+    std::uintptr_t at = c.lo;
+    bool whole = true;
+    in_order(c.mid, [&](const run* r) {
+        whole = whole && r->lo == at;
+        at = r->hi;
+    });
+    return whole && at == c.hi;
+}
+
+void run_map::clear() noexcept {
+    give_tree(root_);
+    root_ = nullptr;
+}
+
+bool run_map::lookup(std::uintptr_t p, access& a) const noexcept {
+    const run* cand = nullptr;
+    for (const run* t = root_; t != nullptr;) {
+        if (t->lo <= p) {
+            cand = t;
+            t = t->right;
+        } else {
+            t = t->left;
+        }
+    }
+    if (cand == nullptr || cand->hi <= p)
+        return false;
+    a = cand->a;
+    return true;
+}
+
+std::size_t run_map::bookkeeping_bytes() noexcept {
+    return node_pool.bytes_in_use();
+}
+
+} // namespace vmem::detail
