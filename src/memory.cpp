@@ -87,8 +87,10 @@ void decommit_locked(record& r, std::uintptr_t lo, std::uintptr_t hi,
         return;
     }
     const run_map::cut c = r.runs.isolate(lo, hi);
-    // One system call that either replaces the whole range or, refused (the mapping limit), leaves
-    // it as it was: the kernel gathers the old mappings and puts them back on failure.
+    // One system call that replaces the whole range or, refused, leaves it as it was: Linux checks
+    // the mapping limit before it unmaps anything (and since 6.12 puts the old mappings back on
+    // any later failure); VirtualFree(MEM_DECOMMIT) is all-or-nothing. Contents already gone
+    // could not be put back, so nothing else is attempted here.
     if (!os::decommit(reinterpret_cast<void*>(lo), hi - lo, ec)) {
         r.runs.put_back(c);
         return;
