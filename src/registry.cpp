@@ -94,6 +94,7 @@ public:
         std::memmove(l->e + at + 1, l->e + at, (l->count - at) * sizeof(entry));
         l->e[at] = entry{base, end, r};
         ++l->count;
+        entries_.fetch_add(1, std::memory_order_relaxed);
         firsts_[i] = l->e[0].base;
         return true;
     }
@@ -111,6 +112,7 @@ public:
             return;
         std::memmove(l->e + at, l->e + at + 1, (l->count - at - 1) * sizeof(entry));
         --l->count;
+        entries_.fetch_sub(1, std::memory_order_relaxed);
         if (l->count == 0) {
             std::memmove(firsts_ + i, firsts_ + i + 1, (count_ - i - 1) * sizeof(*firsts_));
             std::memmove(leaves_ + i, leaves_ + i + 1, (count_ - i - 1) * sizeof(*leaves_));
@@ -121,8 +123,10 @@ public:
         }
     }
 
+    /// The entries in use; the pages that hold them, leaves' slack and the top array, are the
+    /// pool's overhead (about one page per 120 reservations).
     std::size_t bookkeeping_bytes() const noexcept {
-        return leaf_pool_.bytes_in_use() + top_bytes_.load(std::memory_order_relaxed);
+        return entries_.load(std::memory_order_relaxed) * sizeof(entry);
     }
 
 private:
@@ -196,6 +200,7 @@ private:
     std::size_t count_ = 0;
     std::size_t capacity_ = 0;
     std::atomic<std::size_t> top_bytes_{0};
+    std::atomic<std::size_t> entries_{0};
     pool<leaf> leaf_pool_;
 };
 

@@ -221,6 +221,14 @@ bool run_map::covers(const cut& c) noexcept {
 void run_map::clear() noexcept {
     give_tree(root_);
     root_ = nullptr;
+    if (spares_ != nullptr) { // a released reservation keeps nothing
+        run* last = spares_;
+        while (last->next_free != nullptr)
+            last = last->next_free;
+        node_pool.deallocate(spares_, last, spare_count_);
+        spares_ = nullptr;
+        spare_count_ = 0;
+    }
 }
 
 bool run_map::lookup(std::uintptr_t p, access& a) const noexcept {

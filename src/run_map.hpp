@@ -67,7 +67,7 @@ public:
             f(at, c.hi, false, access::none);
     }
 
-    /// Gives every node back to the pool; the map is empty.
+    /// Gives every node back to the pool, spares too; the map is empty.
     void clear() noexcept;
 
     /// True when the map holds no run.
@@ -76,7 +76,7 @@ public:
     /// Whether the page at `p` is committed, and its access (for tests of the map itself).
     bool lookup(std::uintptr_t p, access& a) const noexcept;
 
-    /// The bytes of vmem's bookkeeping that every map's nodes hold (in use or spare).
+    /// The bytes the nodes of every map hold (in use, or kept as a map's spares).
     static std::size_t bookkeeping_bytes() noexcept;
 
 private:

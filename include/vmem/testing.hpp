@@ -36,9 +36,11 @@ VMEM_DECL void clear_os_call_failures() noexcept;
 /// restores the OS's own answer. POSIX has one path (over-reserve and trim) and ignores this.
 VMEM_DECL void use_native_aligned_reserve(bool enabled) noexcept;
 
-/// The bytes vmem's bookkeeping holds now (its records of reservations and of committed runs),
-/// taken from the OS, never from the heap. It grows with the number of reservations and runs,
-/// never with their sizes.
+/// The bytes vmem's bookkeeping holds now: its record and index entry of each reservation, and
+/// the nodes of committed runs (with the few spares each reservation keeps so that recording a
+/// change never needs memory). Taken from the OS, never from the heap, in pages that the pools
+/// keep and reuse (their slack is not counted). It grows with the number of reservations and
+/// runs, never with their sizes, and a release gives back all its reservation had.
 VMEM_DECL std::size_t bookkeeping_bytes() noexcept;
 
 } // namespace vmem::testing
