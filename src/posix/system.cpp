@@ -16,8 +16,14 @@
 namespace vmem::detail::os {
 
 std::size_t page_size() noexcept {
-    static const std::size_t size = static_cast<std::size_t>(sysconf(_SC_PAGESIZE));
-    return size;
+    // An atomic rather than a guarded static, as on Windows (see src/win32/system.cpp).
+    static std::atomic<std::size_t> size{0};
+    std::size_t s = size.load(std::memory_order_relaxed);
+    if (s == 0) {
+        s = static_cast<std::size_t>(sysconf(_SC_PAGESIZE));
+        size.store(s, std::memory_order_relaxed);
+    }
+    return s;
 }
 
 // POSIX has no coarser reservation unit than the page.

@@ -3,6 +3,7 @@
 
 #include <windows.h>
 
+#include <atomic>
 #include <cstdint>
 
 namespace vmem::detail::win32 {
@@ -39,8 +40,20 @@ virtual_alloc2_fn load() noexcept {
 
 } // namespace
 
+// Looked up once. Not function-local statics with initialisers: under MinGW their thread-safe
+// initialisation goes through winpthreads, which allocates, and vmem must not. Racing first
+// calls find the same answer.
+enum : int { unknown, absent, present };
+
 void* reserve_aligned(std::size_t size, std::size_t alignment) noexcept {
-    static const virtual_alloc2_fn virtual_alloc2 = load();
+    static std::atomic<virtual_alloc2_fn> found{nullptr};
+    static std::atomic<int> state{unknown};
+    if (state.load(std::memory_order_acquire) == unknown) {
+        const virtual_alloc2_fn f = load();
+        found.store(f, std::memory_order_relaxed);
+        state.store(f != nullptr ? present : absent, std::memory_order_release);
+    }
+    const virtual_alloc2_fn virtual_alloc2 = found.load(std::memory_order_relaxed);
     if (virtual_alloc2 == nullptr) {
         SetLastError(ERROR_PROC_NOT_FOUND);
         return nullptr;
@@ -55,18 +68,22 @@ void* reserve_aligned(std::size_t size, std::size_t alignment) noexcept {
 }
 
 bool aligned_reserve_works() noexcept {
-    static const bool works = [] {
+    static std::atomic<int> state{unknown};
+    int s = state.load(std::memory_order_acquire);
+    if (s == unknown) {
         SYSTEM_INFO si;
         GetSystemInfo(&si);
         const std::size_t alignment = std::size_t{si.dwAllocationGranularity} * 16;
         void* p = reserve_aligned(si.dwAllocationGranularity, alignment);
-        if (p == nullptr)
-            return false;
-        const bool aligned = (reinterpret_cast<std::uintptr_t>(p) & (alignment - 1)) == 0;
-        VirtualFree(p, 0, MEM_RELEASE); // a probe of our own; its release cannot matter
-        return aligned;
-    }();
-    return works;
+        bool aligned = false;
+        if (p != nullptr) {
+            aligned = (reinterpret_cast<std::uintptr_t>(p) & (alignment - 1)) == 0;
+            VirtualFree(p, 0, MEM_RELEASE); // a probe of our own; its release cannot matter
+        }
+        s = aligned ? present : absent;
+        state.store(s, std::memory_order_release);
+    }
+    return s == present;
 }
 
 } // namespace vmem::detail::win32
