@@ -65,8 +65,41 @@ void commit_locked(record& r, std::uintptr_t lo, std::uintptr_t hi, access a,
         ec = out_of_memory();
         return;
     }
+    void* const p = reinterpret_cast<void*>(lo);
+    // Fast paths: the range is all reserved, or lies in one committed run.
+    run* last = r.runs.last_below(hi);
+    const bool reserved = last == nullptr || last->hi <= lo;
+    if (reserved || (last->lo <= lo && hi <= last->hi && (last->a == a || last->lo == lo))) {
+        if (!os::commit(p, hi - lo, a, ec)) {
+            if (os::partial_failures()) { // put back what the kernel may have changed
+                std::error_code ignored;
+                if (reserved)
+                    os::decommit(p, hi - lo, ignored);
+                else
+                    os::protect(p, hi - lo, last->a, ignored);
+            }
+            return;
+        }
+        if (reserved) {
+            r.runs.add(lo, hi, a, last);
+            r.committed.store(r.committed.load(std::memory_order_relaxed) + (hi - lo),
+                              std::memory_order_relaxed);
+        } else if (last->a != a) {
+            if (last->hi == hi) {
+                last->a = a; // the whole run
+            } else { // its head: the rest keeps its access
+                const std::uintptr_t end = last->hi;
+                const access old = last->a;
+                last->hi = hi;
+                last->a = a;
+                r.runs.add(hi, end, old, last);
+            }
+        }
+        ec.clear();
+        return;
+    }
     const run_map::cut c = r.runs.isolate(lo, hi);
-    if (!os::commit(reinterpret_cast<void*>(lo), hi - lo, a, ec)) {
+    if (!os::commit(p, hi - lo, a, ec)) {
         if (os::partial_failures())
             put_back_pages(c);
         r.runs.put_back(c);
@@ -86,12 +119,27 @@ void decommit_locked(record& r, std::uintptr_t lo, std::uintptr_t hi,
         ec = out_of_memory();
         return;
     }
-    const run_map::cut c = r.runs.isolate(lo, hi);
     // One system call that replaces the whole range or, refused, leaves it as it was: Linux checks
     // the mapping limit before it unmaps anything (and since 6.12 puts the old mappings back on
     // any later failure); VirtualFree(MEM_DECOMMIT) is all-or-nothing. Contents already gone
     // could not be put back, so nothing else is attempted here.
-    if (!os::decommit(reinterpret_cast<void*>(lo), hi - lo, ec)) {
+    void* const p = reinterpret_cast<void*>(lo);
+    // Fast paths: the range is all reserved, or is exactly one committed run.
+    run* last = r.runs.last_below(hi);
+    const bool reserved = last == nullptr || last->hi <= lo;
+    if (reserved || (last->lo == lo && last->hi == hi)) {
+        if (!os::decommit(p, hi - lo, ec))
+            return;
+        if (!reserved) {
+            r.runs.remove(last);
+            r.committed.store(r.committed.load(std::memory_order_relaxed) - (hi - lo),
+                              std::memory_order_relaxed);
+        }
+        ec.clear();
+        return;
+    }
+    const run_map::cut c = r.runs.isolate(lo, hi);
+    if (!os::decommit(p, hi - lo, ec)) {
         r.runs.put_back(c);
         return;
     }
@@ -107,6 +155,24 @@ void protect_locked(record& r, std::uintptr_t lo, std::uintptr_t hi, access a,
         ec = out_of_memory();
         return;
     }
+    void* const p = reinterpret_cast<void*>(lo);
+    // Fast path: the range lies in one committed run, and is all of it or keeps its access.
+    run* last = r.runs.last_below(hi);
+    if (last != nullptr && last->lo <= lo && hi <= last->hi &&
+        (last->a == a || (last->lo == lo && last->hi == hi))) {
+        if (injected_failure(testing::os_call::protect, ec))
+            return;
+        if (!os::protect(p, hi - lo, a, ec)) {
+            if (os::partial_failures()) {
+                std::error_code ignored;
+                os::protect(p, hi - lo, last->a, ignored);
+            }
+            return;
+        }
+        last->a = a;
+        ec.clear();
+        return;
+    }
     const run_map::cut c = r.runs.isolate(lo, hi);
     if (!run_map::covers(c)) { // Windows refuses reserved pages; so do we, everywhere
         r.runs.put_back(c);
@@ -117,7 +183,7 @@ void protect_locked(record& r, std::uintptr_t lo, std::uintptr_t hi, access a,
         r.runs.put_back(c);
         return;
     }
-    if (!os::protect(reinterpret_cast<void*>(lo), hi - lo, a, ec)) {
+    if (!os::protect(p, hi - lo, a, ec)) {
         if (os::partial_failures())
             put_back_pages(c);
         r.runs.put_back(c);

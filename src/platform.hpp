@@ -16,7 +16,9 @@ namespace vmem::detail::os {
 
 std::size_t page_size() noexcept;
 std::size_t allocation_granularity() noexcept;
-bool native_aligned_reserve() noexcept;
+/// Whether an aligned reserve is one exact call of the OS's. `allowed` false is the testing
+/// switch (testing::use_native_aligned_reserve): a backend with a fallback path then uses it.
+bool native_aligned_reserve(bool allowed) noexcept;
 commit_accounting accounting() noexcept;
 bool commit_charged_when_writable() noexcept;
 

@@ -218,6 +218,45 @@ bool run_map::covers(const cut& c) noexcept {
     return whole && at == c.hi;
 }
 
+run* run_map::last_below(std::uintptr_t x) const noexcept {
+    run* cand = nullptr;
+    for (run* t = root_; t != nullptr;) {
+        if (t->lo < x) {
+            cand = t;
+            t = t->right;
+        } else {
+            t = t->left;
+        }
+    }
+    return cand;
+}
+
+void run_map::add(std::uintptr_t lo, std::uintptr_t hi, access a, run* before) noexcept {
+    if (before != nullptr && before->hi == lo && before->a == a) {
+        before->hi = hi;
+        return;
+    }
+    run* n = take_spare();
+    n->lo = lo;
+    n->hi = hi;
+    n->a = a;
+    n->priority = priority_of(lo);
+    // Down to where n's priority belongs, then n takes that subtree's place, split around lo.
+    run** link = &root_;
+    while (*link != nullptr && (*link)->priority > n->priority)
+        link = (*link)->lo < lo ? &(*link)->right : &(*link)->left;
+    split(*link, lo, n->left, n->right);
+    *link = n;
+}
+
+void run_map::remove(run* r) noexcept {
+    run** link = &root_;
+    while (*link != r)
+        link = (*link)->lo < r->lo ? &(*link)->right : &(*link)->left;
+    *link = merge(r->left, r->right);
+    give(r);
+}
+
 void run_map::clear() noexcept {
     give_tree(root_);
     root_ = nullptr;

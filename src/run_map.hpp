@@ -1,5 +1,5 @@
-// vmem: the committed runs of one reservation and the access of each, as a treap of disjoint,
-// coalesced runs (adjacent runs with the same access are one). Its size grows with the number of
+// vmem: the committed runs of one reservation and the access of each, as a treap of disjoint
+// runs. Its size grows with the number of
 // separately committed runs, never with the reservation's size. Nodes come from a pool (the OS),
 // and each map keeps a few spares so that a change, once the system call has succeeded, can be
 // recorded without asking for memory: recording never fails.
@@ -24,6 +24,8 @@ struct run {
 
 class run_map {
 public:
+    // Adjacent runs may have the same access (see add()); the map stays small regardless, since
+    // a change that cuts at an address joins the runs that meet there.
     /// The runs of [lo, hi), cut out of the map: `mid` holds exactly the runs inside [lo, hi)
     /// (those that straddled an end were split there), `left` and `right` the rest.
     struct cut {
@@ -66,6 +68,17 @@ public:
         if (at < c.hi)
             f(at, c.hi, false, access::none);
     }
+
+    /// The fast paths: most changes touch at most one run, and need one search instead of a cut.
+    /// The run with the highest start below `x`, or null.
+    run* last_below(std::uintptr_t x) const noexcept;
+    /// Adds [lo, hi) with access `a`, which must not overlap a run; after prepare() it cannot
+    /// fail. Joins the run that ends at `lo` when its access is the same. (A run that starts at
+    /// `hi` is joined later, by the next change that cuts there: adjacent runs of one access are
+    /// allowed, and covers() and for_each_piece() take them as they come.)
+    void add(std::uintptr_t lo, std::uintptr_t hi, access a, run* before) noexcept;
+    /// Removes run `r`.
+    void remove(run* r) noexcept;
 
     /// Gives every node back to the pool, spares too; the map is empty.
     void clear() noexcept;

@@ -31,8 +31,9 @@ std::size_t allocation_granularity() noexcept {
     return page_size();
 }
 
-// An over-sized mapping is trimmed with munmap, which is exact and cannot race.
-bool native_aligned_reserve() noexcept {
+// An over-sized mapping is trimmed with munmap, which is exact and cannot race; there is no
+// other path to switch to.
+bool native_aligned_reserve(bool) noexcept {
     return true;
 }
 

@@ -49,8 +49,8 @@ std::uintptr_t address_limit() noexcept {
     return facts().limit;
 }
 
-bool native_aligned_reserve() noexcept {
-    return win32::aligned_reserve_works();
+bool native_aligned_reserve(bool allowed) noexcept {
+    return allowed && win32::aligned_reserve_works();
 }
 
 // Windows charges every commit against the system commit limit (RAM + page files).
