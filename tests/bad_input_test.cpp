@@ -5,8 +5,7 @@
 // same readability, same writability, same contents.
 #include "common.hpp"
 
-#include <boost/test/data/monomorphic.hpp>
-#include <boost/test/data/test_case.hpp>
+#include "support/boost_test_data.hpp"
 
 #include <cstdint>
 #include <functional>
@@ -91,168 +90,232 @@ vmem::reserve_options aligned(std::size_t alignment) {
     return o;
 }
 
+vmem::reserve_options placed(vmem::placement at) {
+    vmem::reserve_options o;
+    o.at = at;
+    return o;
+}
+
 // A reserve that unexpectedly succeeds is released again, so only the error is compared.
 void try_reserve(std::size_t size, const vmem::reserve_options& o, std::error_code& ec) {
     if (void* p = vmem::reserve(size, o, ec))
         vmem::release(p);
 }
 
-const std::vector<bad_case> cases = {
-    // reserve
-    {"reserve of zero bytes", [](world&, std::error_code& ec) { try_reserve(0, {}, ec); },
-     errc::zero_size},
-    {"reserve of SIZE_MAX", [](world&, std::error_code& ec) { try_reserve(size_max, {}, ec); },
-     errc::size_overflow},
-    {"reserve whose round-up to pages wraps",
-     [](world&, std::error_code& ec) { try_reserve(size_max - page() + 2, {}, ec); },
-     errc::size_overflow},
-    {"reserve larger than the address space",
-     [](world&, std::error_code& ec) { try_reserve(size_max / 2 + 1, {}, ec); },
-     errc::size_overflow},
-    {"reserve with alignment 3",
-     [](world&, std::error_code& ec) { try_reserve(page(), aligned(3), ec); },
-     errc::invalid_alignment},
-    {"reserve with alignment 3 * granularity",
-     [](world&, std::error_code& ec) { try_reserve(page(), aligned(3 * granularity()), ec); },
-     errc::invalid_alignment},
-    {"reserve whose size plus alignment wraps",
-     [](world&, std::error_code& ec) {
-         try_reserve(size_max / 2 + 1, aligned(size_max / 2 + 1), ec);
-     },
-     errc::size_overflow},
-    {"reserve exactly at a null address",
-     [](world&, std::error_code& ec) { try_reserve(page(), exactly(nullptr), ec); },
-     errc::null_address},
-    {"reserve exactly at an address that rounds down to null",
-     [](world&, std::error_code& ec) { try_reserve(page(), exactly(at(granularity() - 1)), ec); },
-     errc::address_unavailable},
-    {"reserve exactly over reservation A",
-     [](world& w, std::error_code& ec) { try_reserve(page(), exactly(w.a.base()), ec); },
-     errc::address_unavailable},
-    {"reserve exactly over the end of A and the start of B",
-     [](world& w, std::error_code& ec) {
-         try_reserve(2 * granularity(), exactly(bytes(w.a) + granularity()), ec);
-     },
-     errc::address_unavailable},
-    {"reserve at an address whose end wraps",
-     [](world&, std::error_code& ec) {
-         try_reserve(4 * granularity(), exactly(at(top - granularity() + 1)), ec);
-     },
-     errc::size_overflow},
-    // commit
-    {"commit at null",
-     [](world&, std::error_code& ec) { vmem::commit(nullptr, page(), vmem::access::read, ec); },
-     errc::null_address},
-    {"commit of zero bytes",
-     [](world& w, std::error_code& ec) { vmem::commit(w.a.base(), 0, vmem::access::read, ec); },
-     errc::zero_size},
-    {"commit whose end wraps",
-     [](world& w, std::error_code& ec) {
-         vmem::commit(w.a.base(), size_max, vmem::access::read, ec);
-     },
-     errc::size_overflow},
-    {"commit whose round-up to pages wraps",
-     [](world&, std::error_code& ec) { vmem::commit(at(top - 10), 5, vmem::access::read, ec); },
-     errc::size_overflow},
-    {"commit write-only",
-     [](world& w, std::error_code& ec) {
-         vmem::commit(bytes(w.a) + granularity(), page(), write_only, ec);
-     },
-     errc::invalid_access},
-    {"commit execute-only",
-     [](world& w, std::error_code& ec) {
-         vmem::commit(bytes(w.a) + granularity(), page(), execute_only, ec);
-     },
-     errc::invalid_access},
-    {"commit with access 42",
-     [](world& w, std::error_code& ec) {
-         vmem::commit(bytes(w.a) + granularity(), page(), nonsense, ec);
-     },
-     errc::invalid_access},
-    {"commit of memory vmem did not reserve",
-     [](world&, std::error_code& ec) {
-         std::vector<unsigned char> heap(page());
-         vmem::commit(heap.data(), heap.size(), vmem::access::read, ec);
-     },
-     errc::not_reserved},
-    {"commit spanning A and B",
-     [](world& w, std::error_code& ec) {
-         vmem::commit(w.end_of_a() - page(), 2 * page(), vmem::access::read_write, ec);
-     },
-     errc::spans_reservations},
-    {"commit running off the end of B",
-     [](world& w, std::error_code& ec) {
-         vmem::commit(bytes(w.b) + w.b.size() - page(), 2 * page(), vmem::access::read_write, ec);
-     },
-     errc::outside_reservation},
-    {"commit through the A object of a range in B",
-     [](world& w, std::error_code& ec) {
-         w.a.commit(bytes(w.b) + granularity(), page(), vmem::access::read_write, ec);
-     },
-     errc::outside_reservation},
-    {"commit through an empty reservation",
-     [](world& w, std::error_code& ec) {
-         vmem::reservation empty;
-         empty.commit(w.a.base(), page(), vmem::access::read_write, ec);
-     },
-     errc::empty_reservation},
-    // decommit
-    {"decommit at null", [](world&, std::error_code& ec) { vmem::decommit(nullptr, page(), ec); },
-     errc::null_address},
-    {"decommit of zero bytes",
-     [](world& w, std::error_code& ec) { vmem::decommit(w.a.base(), 0, ec); }, errc::zero_size},
-    {"decommit spanning A and B",
-     [](world& w, std::error_code& ec) { vmem::decommit(w.end_of_a() - page(), 2 * page(), ec); },
-     errc::spans_reservations},
-    {"decommit of all of A and one byte more",
-     [](world& w, std::error_code& ec) { w.a.decommit(w.a.base(), w.a.size() + 1, ec); },
-     errc::outside_reservation},
-    {"decommit whose end wraps",
-     [](world& w, std::error_code& ec) { vmem::decommit(w.b.base(), size_max, ec); },
-     errc::size_overflow},
-    // protect
-    {"protect of reserved pages",
-     [](world& w, std::error_code& ec) {
-         vmem::protect(bytes(w.a) + granularity(), page(), vmem::access::read, ec);
-     },
-     errc::not_committed},
-    {"protect of a range half committed",
-     [](world& w, std::error_code& ec) {
-         w.a.protect(bytes(w.a) + granularity() - page(), 2 * page(), vmem::access::read, ec);
-     },
-     errc::not_committed},
-    {"protect spanning A and B",
-     [](world& w, std::error_code& ec) {
-         vmem::protect(w.end_of_a() - page(), 2 * page(), vmem::access::read, ec);
-     },
-     errc::spans_reservations},
-    {"protect write-only",
-     [](world& w, std::error_code& ec) { vmem::protect(w.a.base(), page(), write_only, ec); },
-     errc::invalid_access},
-    {"protect at null",
-     [](world&, std::error_code& ec) { vmem::protect(nullptr, page(), vmem::access::read, ec); },
-     errc::null_address},
-    // release
-    {"release of null", [](world&, std::error_code& ec) { vmem::release(nullptr, ec); },
-     errc::null_address},
-    {"release of the middle of A",
-     [](world& w, std::error_code& ec) { vmem::release(bytes(w.a) + granularity(), ec); },
-     errc::not_reservation_base},
-    {"release of A's base plus one byte",
-     [](world& w, std::error_code& ec) { vmem::release(bytes(w.a) + 1, ec); },
-     errc::not_reservation_base},
-    {"release of an address vmem did not reserve",
-     [](world&, std::error_code& ec) {
-         int local = 0;
-         vmem::release(&local, ec);
-     },
-     errc::not_reserved},
-    {"adopt of the middle of B",
-     [](world& w, std::error_code& ec) {
-         vmem::reservation r = vmem::reservation::adopt(bytes(w.b) + page(), ec);
-     },
-     errc::not_reservation_base},
-};
+// The highest bit of an address: an alignment no address space can honour.
+constexpr std::size_t top_bit = std::size_t{1} << (sizeof(std::size_t) * 8 - 1);
+
+// Addresses no program can own on a 64-bit system: non-canonical on x86-64 and aarch64 (beyond
+// even 57-bit addressing), and the bottom of the kernel's half.
+std::vector<bad_case> cases_for_64_bit() {
+    if (sizeof(void*) < 8)
+        return {};
+    const std::uintptr_t high = std::uintptr_t{1} << (sizeof(void*) == 8 ? 62 : 30);
+    const std::uintptr_t kernel = ~std::uintptr_t{0} << (sizeof(void*) == 8 ? 47 : 31);
+    return {
+        {"reserve exactly at 2^62 (non-canonical)",
+         [high](world&, std::error_code& ec) { try_reserve(granularity(), exactly(at(high)), ec); },
+         errc::address_unavailable},
+        {"reserve exactly at 0xFFFF800000000000 (kernel space)",
+         [kernel](world&, std::error_code& ec) {
+             try_reserve(granularity(), exactly(at(kernel)), ec);
+         },
+         errc::address_unavailable},
+    };
+}
+
+std::vector<bad_case> all_cases();
+
+const std::vector<bad_case> cases = all_cases();
+
+std::vector<bad_case> all_cases() {
+    std::vector<bad_case> out = {
+        // reserve
+        {"reserve of zero bytes", [](world&, std::error_code& ec) { try_reserve(0, {}, ec); },
+         errc::zero_size},
+        {"reserve of SIZE_MAX", [](world&, std::error_code& ec) { try_reserve(size_max, {}, ec); },
+         errc::size_overflow},
+        {"reserve whose round-up to pages wraps",
+         [](world&, std::error_code& ec) { try_reserve(size_max - page() + 2, {}, ec); },
+         errc::size_overflow},
+        {"reserve larger than the address space",
+         [](world&, std::error_code& ec) {
+             // More than any user address space: half of it on 64-bit systems; on 32-bit ones,
+             // whose user space may reach 3 or nearly 4 GiB, all but the top unit.
+             try_reserve(sizeof(void*) == 8 ? size_max / 2 + 1 : size_max - granularity() + 1, {},
+                         ec);
+         },
+         errc::size_overflow},
+        {"reserve with alignment 3",
+         [](world&, std::error_code& ec) { try_reserve(page(), aligned(3), ec); },
+         errc::invalid_alignment},
+        {"reserve with alignment 3 * granularity",
+         [](world&, std::error_code& ec) { try_reserve(page(), aligned(3 * granularity()), ec); },
+         errc::invalid_alignment},
+        {"reserve exactly at a null address",
+         [](world&, std::error_code& ec) { try_reserve(page(), exactly(nullptr), ec); },
+         errc::null_address},
+        {"reserve exactly at an address that rounds down to null",
+         [](world&, std::error_code& ec) {
+             try_reserve(page(), exactly(at(granularity() - 1)), ec);
+         },
+         errc::address_unavailable},
+        {"reserve exactly over reservation A",
+         [](world& w, std::error_code& ec) { try_reserve(page(), exactly(w.a.base()), ec); },
+         errc::address_unavailable},
+        {"reserve exactly over the end of A and the start of B",
+         [](world& w, std::error_code& ec) {
+             try_reserve(2 * granularity(), exactly(bytes(w.a) + granularity()), ec);
+         },
+         errc::address_unavailable},
+        {"reserve exactly at an address whose end wraps",
+         [](world&, std::error_code& ec) {
+             try_reserve(4 * granularity(), exactly(at(top - granularity() + 1)), ec);
+         },
+         errc::address_unavailable},
+        // commit
+        {"commit at null",
+         [](world&, std::error_code& ec) { vmem::commit(nullptr, page(), vmem::access::read, ec); },
+         errc::null_address},
+        {"commit of zero bytes",
+         [](world& w, std::error_code& ec) { vmem::commit(w.a.base(), 0, vmem::access::read, ec); },
+         errc::zero_size},
+        {"commit whose end wraps",
+         [](world& w, std::error_code& ec) {
+             vmem::commit(w.a.base(), size_max, vmem::access::read, ec);
+         },
+         errc::size_overflow},
+        {"commit whose round-up to pages wraps",
+         [](world&, std::error_code& ec) { vmem::commit(at(top - 10), 5, vmem::access::read, ec); },
+         errc::size_overflow},
+        {"commit write-only",
+         [](world& w, std::error_code& ec) {
+             vmem::commit(bytes(w.a) + granularity(), page(), write_only, ec);
+         },
+         errc::invalid_access},
+        {"commit execute-only",
+         [](world& w, std::error_code& ec) {
+             vmem::commit(bytes(w.a) + granularity(), page(), execute_only, ec);
+         },
+         errc::invalid_access},
+        {"commit with access 42",
+         [](world& w, std::error_code& ec) {
+             vmem::commit(bytes(w.a) + granularity(), page(), nonsense, ec);
+         },
+         errc::invalid_access},
+        {"commit of memory vmem did not reserve",
+         [](world&, std::error_code& ec) {
+             std::vector<unsigned char> heap(page());
+             vmem::commit(heap.data(), heap.size(), vmem::access::read, ec);
+         },
+         errc::not_reserved},
+        {"commit spanning A and B",
+         [](world& w, std::error_code& ec) {
+             vmem::commit(w.end_of_a() - page(), 2 * page(), vmem::access::read_write, ec);
+         },
+         errc::spans_reservations},
+        {"commit running off the end of B",
+         [](world& w, std::error_code& ec) {
+             vmem::commit(bytes(w.b) + w.b.size() - page(), 2 * page(), vmem::access::read_write,
+                          ec);
+         },
+         errc::outside_reservation},
+        {"commit through the A object of a range in B",
+         [](world& w, std::error_code& ec) {
+             w.a.commit(bytes(w.b) + granularity(), page(), vmem::access::read_write, ec);
+         },
+         errc::outside_reservation},
+        {"commit through an empty reservation",
+         [](world& w, std::error_code& ec) {
+             vmem::reservation empty;
+             empty.commit(w.a.base(), page(), vmem::access::read_write, ec);
+         },
+         errc::empty_reservation},
+        // decommit
+        {"decommit at null",
+         [](world&, std::error_code& ec) { vmem::decommit(nullptr, page(), ec); },
+         errc::null_address},
+        {"decommit of zero bytes",
+         [](world& w, std::error_code& ec) { vmem::decommit(w.a.base(), 0, ec); }, errc::zero_size},
+        {"decommit spanning A and B",
+         [](world& w, std::error_code& ec) {
+             vmem::decommit(w.end_of_a() - page(), 2 * page(), ec);
+         },
+         errc::spans_reservations},
+        {"decommit of all of A and one byte more",
+         [](world& w, std::error_code& ec) { w.a.decommit(w.a.base(), w.a.size() + 1, ec); },
+         errc::outside_reservation},
+        {"decommit whose end wraps",
+         [](world& w, std::error_code& ec) { vmem::decommit(w.b.base(), size_max, ec); },
+         errc::size_overflow},
+        // protect
+        {"protect of reserved pages",
+         [](world& w, std::error_code& ec) {
+             vmem::protect(bytes(w.a) + granularity(), page(), vmem::access::read, ec);
+         },
+         errc::not_committed},
+        {"protect of a range half committed",
+         [](world& w, std::error_code& ec) {
+             w.a.protect(bytes(w.a) + granularity() - page(), 2 * page(), vmem::access::read, ec);
+         },
+         errc::not_committed},
+        {"protect spanning A and B",
+         [](world& w, std::error_code& ec) {
+             vmem::protect(w.end_of_a() - page(), 2 * page(), vmem::access::read, ec);
+         },
+         errc::spans_reservations},
+        {"protect write-only",
+         [](world& w, std::error_code& ec) { vmem::protect(w.a.base(), page(), write_only, ec); },
+         errc::invalid_access},
+        {"protect at null",
+         [](world&, std::error_code& ec) {
+             vmem::protect(nullptr, page(), vmem::access::read, ec);
+         },
+         errc::null_address},
+        // release
+        {"release of null", [](world&, std::error_code& ec) { vmem::release(nullptr, ec); },
+         errc::null_address},
+        {"release of the middle of A",
+         [](world& w, std::error_code& ec) { vmem::release(bytes(w.a) + granularity(), ec); },
+         errc::not_reservation_base},
+        {"release of A's base plus one byte",
+         [](world& w, std::error_code& ec) { vmem::release(bytes(w.a) + 1, ec); },
+         errc::not_reservation_base},
+        {"release of an address vmem did not reserve",
+         [](world&, std::error_code& ec) {
+             int local = 0;
+             vmem::release(&local, ec);
+         },
+         errc::not_reserved},
+        {"adopt of the middle of B",
+         [](world& w, std::error_code& ec) {
+             vmem::reservation r = vmem::reservation::adopt(bytes(w.b) + page(), ec);
+         },
+         errc::not_reservation_base},
+        // reserve's inputs, classified the same on every platform
+        {"reserve with placement 7",
+         [](world&, std::error_code& ec) {
+             try_reserve(page(), placed(static_cast<vmem::placement>(7)), ec);
+         },
+         errc::invalid_placement},
+        {"reserve exactly with placement 7 and an address",
+         [](world& w, std::error_code& ec) {
+             vmem::reserve_options o = exactly(w.end_of_a() + 64 * granularity());
+             o.at = static_cast<vmem::placement>(7);
+             try_reserve(page(), o, ec);
+         },
+         errc::invalid_placement},
+        {"reserve with an alignment of the top address bit",
+         [](world&, std::error_code& ec) { try_reserve(page(), aligned(top_bit), ec); },
+         errc::invalid_alignment},
+        {"reserve of every page of the address space but the last",
+         [](world&, std::error_code& ec) { try_reserve(size_max - page() + 1, {}, ec); },
+         errc::size_overflow},
+    };
+    for (bad_case& c : cases_for_64_bit())
+        out.push_back(c);
+    return out;
+}
 
 } // namespace
 

@@ -51,4 +51,55 @@ BOOST_AUTO_TEST_CASE(random_operations_agree_with_a_page_model) {
     }
 }
 
+// The same with an access per operation: vmem must keep each committed run's access, and a protect
+// refused for reserved pages must change none of them.
+BOOST_AUTO_TEST_CASE(random_accesses_agree_with_a_page_model) {
+    const std::size_t pages = 32;
+    const vmem::access accesses[] = {vmem::access::none, vmem::access::read,
+                                     vmem::access::read_write};
+    vmem::reservation r(pages * page());
+    // -1: reserved; otherwise the index into `accesses` of the page's access.
+    std::vector<int> state(pages, -1);
+    std::mt19937 random(20261126);
+    for (int step = 0; step < 300; ++step) {
+        const std::size_t first = random() % pages;
+        const std::size_t count = 1 + random() % (pages - first);
+        unsigned char* at = bytes(r) + first * page();
+        const unsigned op = random() % 3;
+        const int a = static_cast<int>(random() % 3);
+        std::error_code ec;
+        if (op == 0) {
+            r.commit(at, count * page(), accesses[a], ec);
+            BOOST_TEST_REQUIRE(!ec, "step " << step << ": commit: " << ec.message());
+            for (std::size_t i = first; i < first + count; ++i)
+                state[i] = a;
+        } else if (op == 1) {
+            r.decommit(at, count * page(), ec);
+            BOOST_TEST_REQUIRE(!ec, "step " << step << ": decommit: " << ec.message());
+            for (std::size_t i = first; i < first + count; ++i)
+                state[i] = -1;
+        } else {
+            bool all = true;
+            for (std::size_t i = first; i < first + count; ++i)
+                all = all && state[i] >= 0;
+            r.protect(at, count * page(), accesses[a], ec);
+            BOOST_TEST_REQUIRE((ec == vmem::errc::not_committed) == !all,
+                               "step " << step << ": protect answered " << ec.message());
+            if (all)
+                for (std::size_t i = first; i < first + count; ++i)
+                    state[i] = a;
+        }
+        std::size_t expected = 0;
+        for (std::size_t i = 0; i < pages; ++i) {
+            expected += state[i] >= 0 ? page() : 0;
+            unsigned char* p = bytes(r) + i * page();
+            BOOST_TEST_REQUIRE(vmem_probe::can_read(p) == (state[i] >= 1),
+                               "step " << step << ": page " << i << " readable");
+            BOOST_TEST_REQUIRE(vmem_probe::can_write(p) == (state[i] == 2),
+                               "step " << step << ": page " << i << " writable");
+        }
+        BOOST_TEST_REQUIRE(r.committed_bytes() == expected, "step " << step);
+    }
+}
+
 BOOST_AUTO_TEST_SUITE_END()

@@ -13,6 +13,17 @@
 #include <unistd.h>
 #include <vector>
 
+#include <cerrno>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <sys/resource.h>
+#include <sys/wait.h>
+#if defined(__linux__)
+#include <sched.h>
+#include <sys/mount.h>
+#endif
+
 namespace vmem_probe {
 
 namespace {
@@ -141,6 +152,33 @@ std::optional<std::size_t> commit_charge() {
     return std::nullopt;
 }
 
+void* map_foreign(void* at, std::size_t size) noexcept {
+#if !defined(MAP_ANONYMOUS) && defined(MAP_ANON)
+    const int anonymous = MAP_ANON;
+#else
+    const int anonymous = MAP_ANONYMOUS;
+#endif
+#if defined(MAP_FIXED_NOREPLACE)
+    // Never MAP_FIXED alone: it would replace what is there. Kernels before 4.17 take this flag
+    // as a hint, which the address check below catches.
+    const int flags = MAP_PRIVATE | anonymous | MAP_FIXED_NOREPLACE;
+#else
+    const int flags = MAP_PRIVATE | anonymous;
+#endif
+    void* p = mmap(at, size, PROT_READ | PROT_WRITE, flags, -1, 0);
+    if (p == MAP_FAILED)
+        return nullptr;
+    if (p != at) {
+        munmap(p, size);
+        return nullptr;
+    }
+    return p;
+}
+
+void unmap_foreign(void* p, std::size_t size) noexcept {
+    munmap(p, size);
+}
+
 std::size_t os_page_size() {
     return static_cast<std::size_t>(sysconf(_SC_PAGESIZE));
 }
@@ -162,6 +200,194 @@ std::string platform_name() {
     return "freebsd";
 #else
     return "posix";
+#endif
+}
+
+// Probes added for the tests of execution, accounting and failure atomicity.
+
+bool write_return_42(void* p) noexcept {
+#if defined(__x86_64__) || defined(__i386__)
+    static const unsigned char code[] = {0xB8, 0x2A, 0x00, 0x00, 0x00, 0xC3}; // mov eax, 42; ret
+#elif defined(__aarch64__)
+    static const std::uint32_t code[] = {0x52800540, 0xD65F03C0}; // mov w0, #42; ret
+#endif
+#if defined(__x86_64__) || defined(__i386__) || defined(__aarch64__)
+    std::memcpy(p, code, sizeof(code));
+    char* begin = static_cast<char*>(p);
+    __builtin___clear_cache(begin, begin + sizeof(code));
+    return true;
+#else
+    (void)p;
+    return false;
+#endif
+}
+
+bool can_execute(const void* p) noexcept {
+    int (*function)() = nullptr;
+    std::memcpy(&function, &p, sizeof(function)); // a data pointer to code, without a cast
+    volatile int result = 0;
+    const bool ran = without_fault([&] { result = function(); });
+    return ran && result == 42;
+}
+
+std::optional<int> overcommit_mode() {
+#if defined(__linux__)
+    std::ifstream f("/proc/sys/vm/overcommit_memory");
+    int mode = 0;
+    if (f >> mode)
+        return mode;
+#endif
+    return std::nullopt;
+}
+
+namespace {
+
+// A "Name:   123 kB" field of a /proc file, in bytes.
+std::optional<std::size_t> proc_kib_field(const char* file, const std::string& name) {
+    std::ifstream in(file);
+    std::string line;
+    while (std::getline(in, line)) {
+        if (line.rfind(name + ":", 0) == 0) {
+            std::istringstream fields(line.substr(name.size() + 1));
+            std::size_t kib = 0;
+            if (fields >> kib)
+                return kib * 1024;
+        }
+    }
+    return std::nullopt;
+}
+
+} // namespace
+
+std::optional<std::size_t> memory_and_swap() {
+    const auto ram = proc_kib_field("/proc/meminfo", "MemTotal");
+    const auto swap = proc_kib_field("/proc/meminfo", "SwapTotal");
+    if (!ram || !swap)
+        return std::nullopt;
+    return *ram + *swap;
+}
+
+std::optional<std::size_t> address_space_in_use() {
+    return proc_kib_field("/proc/self/status", "VmSize");
+}
+
+bool is_unmapped(const void* p, std::size_t size) noexcept {
+    const std::size_t page = os_page_size();
+    const auto first = reinterpret_cast<std::uintptr_t>(p) & ~(page - 1);
+    const auto last = reinterpret_cast<std::uintptr_t>(p) + size;
+#if defined(__APPLE__)
+    char in_core = 0;
+#else
+    unsigned char in_core = 0;
+#endif
+    for (std::uintptr_t at = first; at < last; at += page) {
+        if (mincore(reinterpret_cast<void*>(at), page, &in_core) == 0 || errno != ENOMEM)
+            return false; // mapped (mincore works on any mapping, even PROT_NONE)
+    }
+    return true;
+}
+
+std::optional<std::string> run_in_child(std::string (*body)(void*), void* arg) {
+    int out[2];
+    if (pipe(out) != 0)
+        return std::string("pipe failed: ") + std::strerror(errno);
+    const pid_t child = fork();
+    if (child < 0) {
+        close(out[0]);
+        close(out[1]);
+        return std::string("fork failed: ") + std::strerror(errno);
+    }
+    if (child == 0) {
+        // The test framework's handlers would resume the test tree in the child: undo them.
+        for (int sig : {SIGSEGV, SIGBUS, SIGABRT, SIGFPE, SIGILL, SIGTRAP, SIGALRM})
+            std::signal(sig, SIG_DFL);
+        close(out[0]);
+        std::string said;
+        try {
+            said = body(arg);
+        } catch (...) {
+            said = "the child's body threw";
+        }
+        const char* at = said.data();
+        std::size_t left = said.size();
+        while (left > 0) {
+            const ssize_t n = write(out[1], at, left);
+            if (n <= 0)
+                break;
+            at += n;
+            left -= static_cast<std::size_t>(n);
+        }
+        _exit(0);
+    }
+    close(out[1]);
+    std::string said;
+    char buffer[512];
+    for (;;) {
+        const ssize_t n = read(out[0], buffer, sizeof(buffer));
+        if (n > 0)
+            said.append(buffer, static_cast<std::size_t>(n));
+        else if (n == 0 || errno != EINTR)
+            break;
+    }
+    close(out[0]);
+    int status = 0;
+    while (waitpid(child, &status, 0) < 0 && errno == EINTR) {
+    }
+    if (WIFSIGNALED(status))
+        said += " [the child died of signal " + std::to_string(WTERMSIG(status)) + "]";
+    else if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
+        said += " [the child exited abnormally]";
+    return said;
+}
+
+bool limit_writable_memory(std::size_t headroom) noexcept {
+#if defined(__linux__)
+    // VmData counts private writable memory (and the stack), which is what RLIMIT_DATA bounds.
+    std::optional<std::size_t> data;
+    try {
+        data = proc_kib_field("/proc/self/status", "VmData");
+    } catch (...) {
+        return false;
+    }
+    if (!data)
+        return false;
+    struct rlimit limit {};
+    if (getrlimit(RLIMIT_DATA, &limit) != 0)
+        return false;
+    const rlim_t wanted = static_cast<rlim_t>(*data + headroom);
+    if (limit.rlim_max != RLIM_INFINITY && limit.rlim_max < wanted)
+        return false;
+    limit.rlim_cur = wanted;
+    return setrlimit(RLIMIT_DATA, &limit) == 0;
+#else
+    (void)headroom;
+    return false;
+#endif
+}
+
+bool pretend_overcommit_mode(int mode) noexcept {
+#if defined(__linux__)
+    if (mode < 0 || mode > 9)
+        return false;
+    if (unshare(CLONE_NEWNS) != 0)
+        return false;
+    // Keep the bind mount below to this namespace.
+    if (mount(nullptr, "/", nullptr, MS_REC | MS_PRIVATE, nullptr) != 0)
+        return false;
+    char path[] = "/tmp/vmem-overcommit-XXXXXX";
+    const int fd = mkstemp(path);
+    if (fd < 0)
+        return false;
+    const char text[2] = {static_cast<char>('0' + mode), '\n'};
+    const bool written = write(fd, text, sizeof(text)) == static_cast<ssize_t>(sizeof(text));
+    close(fd);
+    const bool bound =
+        written && mount(path, "/proc/sys/vm/overcommit_memory", nullptr, MS_BIND, nullptr) == 0;
+    unlink(path); // the mount keeps the file alive
+    return bound;
+#else
+    (void)mode;
+    return false;
 #endif
 }
 

@@ -6,6 +6,7 @@
 
 #include <csetjmp>
 #include <cstdint>
+#include <cstring>
 #include <vector>
 
 namespace vmem_probe {
@@ -28,6 +29,16 @@ bool write_byte(void* p) noexcept {
     __try {
         volatile unsigned char* b = static_cast<volatile unsigned char*>(p);
         *b = *b;
+        return true;
+    } __except (GetExceptionCode() == EXCEPTION_ACCESS_VIOLATION ? EXCEPTION_EXECUTE_HANDLER
+                                                                 : EXCEPTION_CONTINUE_SEARCH) {
+        return false;
+    }
+}
+
+bool run_code(int (*function)(), int& result) noexcept {
+    __try {
+        result = function();
         return true;
     } __except (GetExceptionCode() == EXCEPTION_ACCESS_VIOLATION ? EXCEPTION_EXECUTE_HANDLER
                                                                  : EXCEPTION_CONTINUE_SEARCH) {
@@ -77,6 +88,18 @@ bool read_byte(const void* p) noexcept {
 }
 bool write_byte(void* p) noexcept {
     return touch(p, true);
+}
+
+// As touch, for a call: fetching code from a page without execute access (DEP) raises an access
+// violation too.
+__attribute__((noinline)) bool run_code(int (*function)(), int& result) noexcept {
+    static handler installed;
+    if (__builtin_setjmp(landing) != 0)
+        return false;
+    probing = true;
+    result = function();
+    probing = false;
+    return true;
 }
 
 #endif
@@ -134,6 +157,15 @@ std::optional<std::size_t> commit_charge() {
     return c.PrivateUsage;
 }
 
+void* map_foreign(void* at, std::size_t size) noexcept {
+    // VirtualAlloc at an address is exact or fails; it never replaces a reservation.
+    return VirtualAlloc(at, size, MEM_RESERVE | MEM_COMMIT, PAGE_READWRITE);
+}
+
+void unmap_foreign(void* p, std::size_t) noexcept {
+    VirtualFree(p, 0, MEM_RELEASE);
+}
+
 std::size_t os_page_size() {
     return info().dwPageSize;
 }
@@ -154,6 +186,78 @@ std::string wine_version() {
 
 std::string platform_name() {
     return "windows";
+}
+
+// Probes added for the tests of execution, accounting and failure atomicity.
+
+bool write_return_42(void* p) noexcept {
+#if defined(_M_X64) || defined(_M_IX86) || defined(__x86_64__) || defined(__i386__)
+    static const unsigned char code[] = {0xB8, 0x2A, 0x00, 0x00, 0x00, 0xC3}; // mov eax, 42; ret
+#elif defined(_M_ARM64) || defined(__aarch64__)
+    static const std::uint32_t code[] = {0x52800540, 0xD65F03C0}; // mov w0, #42; ret
+#endif
+#if defined(_M_X64) || defined(_M_IX86) || defined(__x86_64__) || defined(__i386__) ||             \
+    defined(_M_ARM64) || defined(__aarch64__)
+    std::memcpy(p, code, sizeof(code));
+    FlushInstructionCache(GetCurrentProcess(), p, sizeof(code));
+    return true;
+#else
+    (void)p;
+    return false;
+#endif
+}
+
+bool can_execute(const void* p) noexcept {
+    int (*function)() = nullptr;
+    std::memcpy(&function, &p, sizeof(function)); // a data pointer to code, without a cast
+    int result = 0;
+    return run_code(function, result) && result == 42;
+}
+
+std::optional<int> overcommit_mode() {
+    return std::nullopt;
+}
+
+std::optional<std::size_t> memory_and_swap() {
+    MEMORYSTATUSEX m{};
+    m.dwLength = sizeof(m);
+    if (!GlobalMemoryStatusEx(&m))
+        return std::nullopt;
+    return static_cast<std::size_t>(m.ullTotalPageFile); // the commit limit
+}
+
+std::optional<std::size_t> address_space_in_use() {
+    MEMORYSTATUSEX m{};
+    m.dwLength = sizeof(m);
+    if (!GlobalMemoryStatusEx(&m))
+        return std::nullopt;
+    return static_cast<std::size_t>(m.ullTotalVirtual - m.ullAvailVirtual);
+}
+
+bool is_unmapped(const void* p, std::size_t size) noexcept {
+    auto at = reinterpret_cast<std::uintptr_t>(p);
+    const std::uintptr_t end = at + size;
+    while (at < end) {
+        MEMORY_BASIC_INFORMATION m{};
+        if (VirtualQuery(reinterpret_cast<void*>(at), &m, sizeof(m)) == 0)
+            return true; // beyond the user address space: nobody holds it
+        if (m.State != MEM_FREE)
+            return false;
+        at = reinterpret_cast<std::uintptr_t>(m.BaseAddress) + m.RegionSize;
+    }
+    return true;
+}
+
+std::optional<std::string> run_in_child(std::string (*)(void*), void*) {
+    return std::nullopt; // no fork
+}
+
+bool limit_writable_memory(std::size_t) noexcept {
+    return false;
+}
+
+bool pretend_overcommit_mode(int) noexcept {
+    return false;
 }
 
 } // namespace vmem_probe
