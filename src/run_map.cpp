@@ -232,21 +232,38 @@ run* run_map::last_below(std::uintptr_t x) const noexcept {
 }
 
 void run_map::add(std::uintptr_t lo, std::uintptr_t hi, access a, run* before) noexcept {
-    if (before != nullptr && before->hi == lo && before->a == a) {
-        before->hi = hi;
-        return;
+    // The run after the gap: the first at or above hi.
+    run* after = nullptr;
+    for (run* t = root_; t != nullptr;) {
+        if (t->lo >= hi) {
+            after = t;
+            t = t->left;
+        } else {
+            t = t->right;
+        }
     }
-    run* n = take_spare();
-    n->lo = lo;
-    n->hi = hi;
-    n->a = a;
-    n->priority = priority_of(lo);
-    // Down to where n's priority belongs, then n takes that subtree's place, split around lo.
-    run** link = &root_;
-    while (*link != nullptr && (*link)->priority > n->priority)
-        link = (*link)->lo < lo ? &(*link)->right : &(*link)->left;
-    split(*link, lo, n->left, n->right);
-    *link = n;
+    const bool join_before = before != nullptr && before->hi == lo && before->a == a;
+    const bool join_after = after != nullptr && after->lo == hi && after->a == a;
+    if (join_before && join_after) {
+        before->hi = after->hi;
+        remove(after);
+    } else if (join_before) {
+        before->hi = hi;
+    } else if (join_after) {
+        after->lo = lo; // no run starts in [lo, hi), so the order of keys holds
+    } else {
+        run* n = take_spare();
+        n->lo = lo;
+        n->hi = hi;
+        n->a = a;
+        n->priority = priority_of(lo);
+        // Down to where n's priority belongs, then n takes that subtree's place, split around lo.
+        run** link = &root_;
+        while (*link != nullptr && (*link)->priority > n->priority)
+            link = (*link)->lo < lo ? &(*link)->right : &(*link)->left;
+        split(*link, lo, n->left, n->right);
+        *link = n;
+    }
 }
 
 void run_map::remove(run* r) noexcept {

@@ -24,8 +24,9 @@ struct run {
 
 class run_map {
 public:
-    // Adjacent runs may have the same access (see add()); the map stays small regardless, since
-    // a change that cuts at an address joins the runs that meet there.
+    // Adjacent runs may have the same access (a fast path that changes one run's access does not
+    // look at its neighbours); covers() and for_each_piece() take them as they come, and any
+    // later change that cuts at an address joins the runs that meet there.
     /// The runs of [lo, hi), cut out of the map: `mid` holds exactly the runs inside [lo, hi)
     /// (those that straddled an end were split there), `left` and `right` the rest.
     struct cut {
@@ -72,10 +73,9 @@ public:
     /// The fast paths: most changes touch at most one run, and need one search instead of a cut.
     /// The run with the highest start below `x`, or null.
     run* last_below(std::uintptr_t x) const noexcept;
-    /// Adds [lo, hi) with access `a`, which must not overlap a run; after prepare() it cannot
-    /// fail. Joins the run that ends at `lo` when its access is the same. (A run that starts at
-    /// `hi` is joined later, by the next change that cuts there: adjacent runs of one access are
-    /// allowed, and covers() and for_each_piece() take them as they come.)
+    /// Adds [lo, hi) with access `a` in a gap (`before` is last_below(hi), which ends at or
+    /// below lo, or null); after prepare() it cannot fail. Joins the runs that end at `lo` and
+    /// start at `hi` when their access is the same.
     void add(std::uintptr_t lo, std::uintptr_t hi, access a, run* before) noexcept;
     /// Removes run `r`.
     void remove(run* r) noexcept;

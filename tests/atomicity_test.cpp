@@ -128,6 +128,82 @@ std::string refused_protect_changes_nothing(std::size_t tail) {
     return f.str();
 }
 
+constexpr std::size_t data_headroom_for_every_access = std::size_t{64} << 20;
+constexpr std::size_t tail_beyond_headroom_for_every_access = std::size_t{512} << 20;
+
+// Pages whose access came from every path vmem records it by (a new run, a run joined to its
+// neighbour, all of a run, the head of a run, a protect of a whole run, a protect that splits
+// one), then `tail` bytes reserved. A commit of all of it as read_write is refused for the tail:
+// vmem puts every page back to the access it recorded, so a wrong record shows as a wrong access.
+std::string refused_commit_restores_every_recorded_access(std::size_t tail) {
+    using vmem::access;
+    findings f;
+    std::error_code ec;
+    constexpr std::size_t n = 10;
+    vmem::reservation r(n * page() + tail, {}, ec);
+    if (ec)
+        return "could not reserve: " + describe(ec);
+    auto pg = [&](std::size_t i) { return bytes(r) + i * page(); };
+    const auto step = [&](const char* what) {
+        f.expect(!ec, std::string("setting up: ") + what + ": " + describe(ec));
+    };
+    r.commit(pg(0), page(), access::read_write, ec); // a new run
+    step("commit 0");
+    fill_pattern(pg(0), page(), 50);
+    r.commit(pg(0), page(), access::read, ec); // all of one run, another access
+    step("recommit 0 read");
+    r.commit(pg(1), 2 * page(), access::read_write, ec);
+    step("commit 1-2");
+    fill_pattern(pg(1), 2 * page(), 51);
+    r.commit(pg(1), page(), access::read, ec); // the head of a run
+    step("recommit 1 read");
+    r.commit(pg(3), page(), access::read_write, ec); // joins 2
+    step("commit 3");
+    r.protect(pg(3), page(), access::none, ec); // splits the run 2-3
+    step("protect 3 none");
+    r.commit(pg(5), page(), access::read, ec);
+    step("commit 5");
+    r.commit(pg(4), page(), access::read, ec); // joins 5 from below
+    step("commit 4");
+    r.protect(pg(4), 2 * page(), access::read_execute, ec); // all of the joined run
+    step("protect 4-5");
+    r.commit(pg(7), 2 * page(), access::read_write, ec);
+    step("commit 7-8");
+    fill_pattern(pg(7), 2 * page(), 57);
+    r.protect(pg(8), page(), access::read, ec); // the tail of a run
+    step("protect 8 read");
+    r.protect(pg(7), page(), access::none, ec); // the rest of it
+    step("protect 7 none");
+    if (!f.str().empty())
+        return f.str();
+    // page: 0 R, 1 R, 2 RW, 3 none, 4 RX, 5 RX, 6 reserved, 7 none, 8 R, 9 reserved
+    const int readable[n] = {1, 1, 1, 0, 1, 1, 0, 0, 1, 0};
+    const int writable[n] = {0, 0, 1, 0, 0, 0, 0, 0, 0, 0};
+    const std::size_t committed = r.committed_bytes();
+
+    r.commit(r.base(), r.size(), access::read_write, ec);
+    f.expect(ec == std::errc::not_enough_memory,
+             "the commit was not refused for lack of memory: " + describe(ec));
+    for (std::size_t i = 0; i < n; ++i) {
+        f.expect(vmem_probe::can_read(pg(i)) == (readable[i] != 0),
+                 "page " + std::to_string(i) + ": readable is wrong");
+        f.expect(vmem_probe::can_write(pg(i)) == (writable[i] != 0),
+                 "page " + std::to_string(i) + ": writable is wrong");
+    }
+    f.expect(has_pattern(pg(0), page(), 50), "page 0 lost its contents");
+    f.expect(has_pattern(pg(1), 2 * page(), 51), "pages 1-2 lost their contents");
+    f.expect(r.committed_bytes() == committed, "committed_bytes() changed");
+    r.protect(pg(7), page(), access::read, ec);
+    f.expect(!ec && has_pattern(pg(7), 2 * page(), 57), "pages 7-8 lost their contents");
+    return f.str();
+}
+
+std::string every_access_under_a_data_limit(void*) {
+    if (!vmem_probe::limit_writable_memory(data_headroom_for_every_access))
+        return "could not set RLIMIT_DATA";
+    return refused_commit_restores_every_recorded_access(tail_beyond_headroom_for_every_access);
+}
+
 // The tail that the OS refuses to commit or make writable: twice RAM + swap (the commit limit on
 // Windows). Zero when that cannot be known or does not fit comfortably in the address space.
 std::size_t tail_beyond_memory() {
@@ -205,6 +281,17 @@ BOOST_AUTO_TEST_CASE(a_commit_refused_under_a_data_limit_changes_nothing,
 BOOST_AUTO_TEST_CASE(a_protect_refused_under_a_data_limit_changes_nothing,
                      *utf::precondition(has_data_limit)) {
     const auto problems = vmem_probe::run_in_child(protect_under_a_data_limit, nullptr);
+    BOOST_TEST_REQUIRE(problems.has_value());
+    BOOST_TEST(problems->empty(), *problems);
+}
+
+BOOST_AUTO_TEST_SUITE_END()
+
+BOOST_AUTO_TEST_SUITE(failure_atomicity)
+
+BOOST_AUTO_TEST_CASE(a_refused_commit_restores_the_access_each_path_recorded,
+                     *utf::precondition(has_data_limit)) {
+    const auto problems = vmem_probe::run_in_child(every_access_under_a_data_limit, nullptr);
     BOOST_TEST_REQUIRE(problems.has_value());
     BOOST_TEST(problems->empty(), *problems);
 }
