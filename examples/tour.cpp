@@ -46,19 +46,36 @@ int main() {
     std::printf("   allocation granularity %zu bytes\n\n", vmem::allocation_granularity());
 
     const std::size_t size = 64 * 1024;
-    std::printf("2. Reserve 64 KiB, asking for address 0x00781022 (the note's example).\n");
+    const std::size_t granularity = vmem::allocation_granularity();
+    std::printf("2. Reserve 64 KiB at an address that is not a multiple of the granularity.\n");
+    // A spot that is free: reserve anywhere, note the base, give it back.
+    void* spot = vmem::reserve(size);
+    vmem::release(spot);
+    // Half a granule and 0x22 bytes into it, as the note asks for 0x00781022.
+    const std::size_t offset = granularity / 2 + 0x22;
+    const std::uintptr_t asked = reinterpret_cast<std::uintptr_t>(spot) + offset;
+    const std::uintptr_t rounded = asked & ~(std::uintptr_t{granularity} - 1);
     vmem::reserve_options where;
-    where.address = reinterpret_cast<void*>(std::uintptr_t{0x00781022});
-    where.at = vmem::placement::prefer; // that address if free, else anywhere
-    vmem::reservation r(size, where);
-    const std::uintptr_t rounded =
-        std::uintptr_t{0x00781022} & ~(std::uintptr_t{vmem::allocation_granularity()} - 1);
-    std::printf("   the hint rounds down to the granularity: %s\n",
-                address(reinterpret_cast<void*>(rounded)).c_str());
-    std::printf("   the reservation landed at %s (%s)\n", address(r.base()).c_str(),
-                reinterpret_cast<std::uintptr_t>(r.base()) == rounded
-                    ? "exactly there"
-                    : "elsewhere: that address was taken, and vmem never replaces a mapping");
+    where.address = reinterpret_cast<void*>(asked);
+    where.at = vmem::placement::exact; // that address (rounded down), or an error
+    std::error_code ec;
+    vmem::reservation r(size, where, ec);
+    bool as_promised = true;
+    std::printf("   asked for %s (a free spot + 0x%zx), placement::exact\n",
+                address(where.address).c_str(), offset);
+    if (r) {
+        as_promised = reinterpret_cast<std::uintptr_t>(r.base()) == rounded;
+        std::printf("   got       %s: %s\n", address(r.base()).c_str(),
+                    as_promised
+                        ? "rounded down to the granularity, as Windows rounds\n"
+                          "             the note's 0x00781022 to 0x00780000"
+                        : "NOT the rounded-down address");
+    } else {
+        std::printf("   refused (%s): the spot was taken meanwhile; anywhere will do\n",
+                    ec.message().c_str());
+        r = vmem::reservation(size);
+        std::printf("   got       %s\n", address(r.base()).c_str());
+    }
     std::printf("   size %zu bytes, committed %zu bytes\n\n", r.size(), r.committed_bytes());
 
     unsigned char* p = static_cast<unsigned char*>(r.base());
@@ -88,8 +105,7 @@ int main() {
                 zero ? "zero" : "NOT ZERO");
 
     std::printf("7. Release it, in one call.\n");
-    std::error_code ec;
-    vmem::release(p + vmem::allocation_granularity() / 2, ec);
+    vmem::release(p + granularity / 2, ec);
     std::printf("   releasing from the middle is refused: %s\n", ec.message().c_str());
     std::printf("   The note's last example, VirtualFree(p, 0, MEM_RELEASE | MEM_DECOMMIT), is\n"
                 "   rejected by Windows with ERROR_INVALID_PARAMETER. vmem's release is\n"
@@ -99,5 +115,5 @@ int main() {
     r.release();
     std::printf("   released; read at %s: %s\n", address(base).c_str(),
                 can(vmem_probe::can_read(base)));
-    return zero ? 0 : 1;
+    return zero && as_promised ? 0 : 1;
 }
