@@ -66,10 +66,9 @@ int main() {
     if (r) {
         as_promised = reinterpret_cast<std::uintptr_t>(r.base()) == rounded;
         std::printf("   got       %s: %s\n", address(r.base()).c_str(),
-                    as_promised
-                        ? "rounded down to the granularity, as Windows rounds\n"
-                          "             the note's 0x00781022 to 0x00780000"
-                        : "NOT the rounded-down address");
+                    as_promised ? "rounded down to the granularity, as Windows rounds\n"
+                                  "             the note's 0x00781022 to 0x00780000"
+                                : "NOT the rounded-down address");
     } else {
         std::printf("   refused (%s): the spot was taken meanwhile; anywhere will do\n",
                     ec.message().c_str());

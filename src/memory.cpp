@@ -18,8 +18,7 @@ std::error_code out_of_memory() noexcept {
 // pages are mapped reserved again (which frees anything the kernel committed there). Errors are
 // ignored: this is already the error path, and each call only undoes what the refused one did.
 void put_back_pages(const run_map::cut& c) noexcept {
-    run_map::for_each_piece(c, [](std::uintptr_t lo, std::uintptr_t hi, bool committed,
-                                  access a) {
+    run_map::for_each_piece(c, [](std::uintptr_t lo, std::uintptr_t hi, bool committed, access a) {
         std::error_code ignored;
         void* p = reinterpret_cast<void*>(lo);
         if (committed)
@@ -87,7 +86,8 @@ void commit_locked(record& r, std::uintptr_t lo, std::uintptr_t hi, access a,
         } else if (last->a != a) {
             if (last->hi == hi) {
                 last->a = a; // the whole run
-            } else { // its head: the rest keeps its access
+            } else {
+                // Its head: the rest keeps its access.
                 const std::uintptr_t end = last->hi;
                 const access old = last->a;
                 last->hi = hi;

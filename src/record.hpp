@@ -31,8 +31,8 @@ struct record {
     // Set when the record is given a reservation, under `lock`; constant while it is alive.
     std::uintptr_t base = 0;
     std::size_t size = 0;
-    bool live = false;  // a reservation of the OS's that vmem has not released
-    bool owned = false; // a vmem::reservation owns it
+    bool live = false;                     // a reservation of the OS's that vmem has not released
+    bool owned = false;                    // a vmem::reservation owns it
     std::atomic<std::size_t> committed{0}; // bytes; read without the lock
     run_map runs;
     record* next_free = nullptr; // in the pool's free chain

@@ -256,7 +256,7 @@ locked_record lock_range(std::uintptr_t lo, std::uintptr_t hi, std::error_code& 
             ec = errc::not_reserved;
         else if (hi > e->end)
             ec = the_registry.by_base.find(hi - 1) != nullptr ? errc::spans_reservations
-                                                               : errc::outside_reservation;
+                                                              : errc::outside_reservation;
         else
             r = e->r;
         the_registry.lock.unlock_shared();

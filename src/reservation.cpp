@@ -39,8 +39,8 @@ reservation::reservation(std::size_t size, const reserve_options& options) {
 
 reservation::reservation(std::size_t size, const reserve_options& options,
                          std::error_code& ec) noexcept
-    : record_(detail::reserve_record(size, options.address, options.at, options.alignment, true,
-                                     ec)) {}
+    : record_(
+          detail::reserve_record(size, options.address, options.at, options.alignment, true, ec)) {}
 
 reservation::reservation(reservation&& other) noexcept : record_(other.record_) {
     other.record_ = nullptr;

@@ -18,8 +18,7 @@ capabilities query_capabilities() noexcept {
     capabilities c{};
     c.page_size = detail::os::page_size();
     c.allocation_granularity = detail::os::allocation_granularity();
-    c.native_aligned_reserve =
-        detail::os::native_aligned_reserve(detail::native_aligned_allowed());
+    c.native_aligned_reserve = detail::os::native_aligned_reserve(detail::native_aligned_allowed());
     c.accounting = detail::os::accounting();
     c.commit_charged_when_writable = detail::os::commit_charged_when_writable();
     return c;

@@ -68,8 +68,8 @@ BOOST_AUTO_TEST_CASE(random_accesses_agree_with_a_page_model) {
         // Short ranges half the time, so that ranges that are exactly one run, inside one run, or
         // in one gap (the fast paths) come up as often as ranges across several.
         const std::size_t first = random() % pages;
-        const std::size_t longest = random() % 2 == 0 ? std::min<std::size_t>(3, pages - first)
-                                                      : pages - first;
+        const std::size_t longest =
+            random() % 2 == 0 ? std::min<std::size_t>(3, pages - first) : pages - first;
         const std::size_t count = 1 + random() % longest;
         unsigned char* at = bytes(r) + first * page();
         const unsigned op = random() % 3;

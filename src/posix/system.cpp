@@ -74,8 +74,8 @@ namespace {
 // there with 5-level page tables, which is exactly what this asks).
 bool mappable_at(std::uintptr_t hint) noexcept {
     const std::size_t page = page_size();
-    void* p = mmap(reinterpret_cast<void*>(hint), page, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS,
-                   -1, 0);
+    void* p =
+        mmap(reinterpret_cast<void*>(hint), page, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
     if (p == MAP_FAILED)
         return false;
     const bool there = reinterpret_cast<std::uintptr_t>(p) >= hint;

@@ -57,7 +57,6 @@ struct closer {
     }
 } the_closer;
 
-
 struct user {
     user() {
         programs::note("a static initialiser of another translation unit, before main");

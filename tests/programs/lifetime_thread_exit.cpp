@@ -242,8 +242,7 @@ int main() {
     programs::note("lifetime_thread_exit: worker threads are vmem's first users");
     {
         slot first;
-        std::thread t(
-            [&first] { fill("the first thread to use vmem", 0x11, true, true, first); });
+        std::thread t([&first] { fill("the first thread to use vmem", 0x11, true, true, first); });
         t.join();
         check_gone(first, "the first thread's owner released at thread exit");
     }

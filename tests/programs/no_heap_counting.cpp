@@ -458,8 +458,7 @@ void page_operations() {
         check_error(ec, e, what);
         ec.clear();
     };
-    no_heap("commit: not reserved",
-            [&] { vmem::commit(&local, 1, vmem::access::read_write, ec); });
+    no_heap("commit: not reserved", [&] { vmem::commit(&local, 1, vmem::access::read_write, ec); });
     expect("commit outside any reservation", vmem::errc::not_reserved);
     no_heap("commit: null", [&] { vmem::commit(nullptr, 1, vmem::access::read_write, ec); });
     expect("commit at null", vmem::errc::null_address);
@@ -698,10 +697,12 @@ void throwing_overloads() {
               !throwing("decommit", [&] { vmem::decommit(b, page()); }) &&
               !throwing("reserve", [&] { p = vmem::reserve(page()); }) &&
               !throwing("adopt", [&] { vmem::reservation::adopt(p).release(); }) &&
-              !throwing("fail_os_call", [&] {
-                  vmem::testing::fail_os_call(vmem::testing::os_call::commit,
-                                              std::make_error_code(std::errc::not_enough_memory));
-              }),
+              !throwing("fail_os_call",
+                        [&] {
+                            vmem::testing::fail_os_call(
+                                vmem::testing::os_call::commit,
+                                std::make_error_code(std::errc::not_enough_memory));
+                        }),
           "the throwing overloads succeed");
     check(throwing("an injected commit failure",
                    [&] { r.commit(b, page(), vmem::access::read_write); }) &&

@@ -247,9 +247,8 @@ void* allocate_small(std::size_t n) noexcept {
             const std::size_t step = 4 * vmem::allocation_granularity();
             const std::size_t more = round_up(
                 static_cast<std::size_t>(the_state.top + need - the_state.committed), step);
-            const std::size_t room =
-                static_cast<std::size_t>(the_state.arena + the_state.arena_size -
-                                         the_state.committed);
+            const std::size_t room = static_cast<std::size_t>(
+                the_state.arena + the_state.arena_size - the_state.committed);
             std::error_code ec;
             the_state.vmem_calls.fetch_add(1, std::memory_order_relaxed);
             vmem::commit(the_state.committed, std::min(more, room), vmem::access::read_write, ec);
@@ -981,8 +980,7 @@ void threads() {
                 }
                 bytes(r.base())[size - 1] = static_cast<unsigned char>(i);
                 in_vmem([&] {
-                    vmem::protect(bytes(r.base()) + size - page(), page(), vmem::access::read,
-                                  ec);
+                    vmem::protect(bytes(r.base()) + size - page(), page(), vmem::access::read, ec);
                     if (!ec)
                         r.decommit(r.base(), page(), ec);
                     if (!ec)
