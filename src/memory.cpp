@@ -28,6 +28,17 @@ void put_back_pages(const run_map::cut& c) noexcept {
     });
 }
 
+// The seam, then the spare nodes that let the change be recorded once the OS has made it.
+bool ready(record& r, testing::os_call call, std::error_code& ec) noexcept {
+    if (injected_failure(call, ec))
+        return false;
+    if (!r.runs.prepare()) {
+        ec = out_of_memory();
+        return false;
+    }
+    return true;
+}
+
 } // namespace
 
 bool page_range(const void* addr, std::size_t size, const access* a, std::uintptr_t& lo,
@@ -58,12 +69,8 @@ bool page_range(const void* addr, std::size_t size, const access* a, std::uintpt
 
 void commit_locked(record& r, std::uintptr_t lo, std::uintptr_t hi, access a,
                    std::error_code& ec) noexcept {
-    if (injected_failure(testing::os_call::commit, ec))
+    if (!ready(r, testing::os_call::commit, ec))
         return;
-    if (!r.runs.prepare()) {
-        ec = out_of_memory();
-        return;
-    }
     void* const p = reinterpret_cast<void*>(lo);
     // Fast paths: the range is all reserved, or lies in one committed run.
     run* last = r.runs.last_below(hi);
@@ -113,12 +120,8 @@ void commit_locked(record& r, std::uintptr_t lo, std::uintptr_t hi, access a,
 
 void decommit_locked(record& r, std::uintptr_t lo, std::uintptr_t hi,
                      std::error_code& ec) noexcept {
-    if (injected_failure(testing::os_call::decommit, ec))
+    if (!ready(r, testing::os_call::decommit, ec))
         return;
-    if (!r.runs.prepare()) {
-        ec = out_of_memory();
-        return;
-    }
     // One system call that replaces the whole range or, refused, leaves it as it was: Linux checks
     // the mapping limit before it unmaps anything (and since 6.12 puts the old mappings back on
     // any later failure); VirtualFree(MEM_DECOMMIT) is all-or-nothing. Contents already gone

@@ -136,15 +136,7 @@ bool run_map::prepare() noexcept {
 
 // Splits the run that straddles x, if any, into [lo, x) and [x, hi).
 void run_map::split_at(std::uintptr_t x) noexcept {
-    run* cand = nullptr;
-    for (run* t = root_; t != nullptr;) {
-        if (t->lo < x) {
-            cand = t;
-            t = t->right;
-        } else {
-            t = t->left;
-        }
-    }
+    run* cand = last_below(x);
     if (cand == nullptr || cand->hi <= x)
         return;
     run* n = take_spare();
