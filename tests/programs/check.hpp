@@ -8,39 +8,55 @@
 
 #include <vmem/vmem.hpp>
 
+#include <cstdarg>
 #include <cstddef>
 #include <cstdio>
 #include <cstdlib>
 #include <system_error>
 
+// fail()'s arguments are checked against its format as printf's are (GCC; the programs get the
+// C99 printf on MinGW too, hence gnu_printf rather than the platform's printf).
+#if defined(__GNUC__) && !defined(__clang__)
+#define VMEM_PROGRAMS_PRINTF_FORMAT __attribute__((format(gnu_printf, 1, 2)))
+#else
+#define VMEM_PROGRAMS_PRINTF_FORMAT
+#endif
+
 namespace programs {
+
+/// Prints "FAILED: " and a line formatted as std::printf would (in one write, so that another
+/// thread's line cannot split it), and ends the process with exit code 1.
+[[noreturn]] inline VMEM_PROGRAMS_PRINTF_FORMAT void fail(const char* format, ...) {
+    char line[512];
+    std::va_list args;
+    va_start(args, format);
+    std::vsnprintf(line, sizeof line, format, args);
+    va_end(args);
+    std::printf("FAILED: %s\n", line);
+    std::fflush(stdout);
+    std::_Exit(1);
+}
 
 /// Prints "ok: what" or "FAILED: what"; a failure ends the process with exit code 1.
 inline void check(bool ok, const char* what) {
-    std::printf("%s: %s\n", ok ? "ok" : "FAILED", what);
-    std::fflush(stdout);
     if (!ok)
-        std::_Exit(1);
+        fail("%s", what);
+    std::printf("ok: %s\n", what);
+    std::fflush(stdout);
 }
 
 /// As check(!ec, what), printing the error when there is one.
 inline void check_ok(const std::error_code& ec, const char* what) {
-    if (ec) {
-        std::printf("FAILED: %s: error %d (%s)\n", what, ec.value(), ec.category().name());
-        std::fflush(stdout);
-        std::_Exit(1);
-    }
+    if (ec)
+        fail("%s: error %d (%s)", what, ec.value(), ec.category().name());
     check(true, what);
 }
 
 /// As check(ec == expected, what), printing the error seen when it differs.
 template <class Expected>
 void check_error(const std::error_code& ec, Expected expected, const char* what) {
-    if (ec != expected) {
-        std::printf("FAILED: %s: got error %d (%s)\n", what, ec.value(), ec.category().name());
-        std::fflush(stdout);
-        std::_Exit(1);
-    }
+    if (ec != expected)
+        fail("%s: got error %d (%s)", what, ec.value(), ec.category().name());
     check(true, what);
 }
 
@@ -48,6 +64,19 @@ void check_error(const std::error_code& ec, Expected expected, const char* what)
 inline void note(const char* what) {
     std::printf("-- %s\n", what);
     std::fflush(stdout);
+}
+
+/// The page size and the allocation granularity, for the sizes and offsets the programs use.
+inline std::size_t page() {
+    return vmem::page_size();
+}
+inline std::size_t granularity() {
+    return vmem::allocation_granularity();
+}
+
+/// `p` as bytes, to read, write and offset.
+inline unsigned char* bytes(void* p) {
+    return static_cast<unsigned char*>(p);
 }
 
 /// True when the OS has nothing mapped at [base, base+size): an exact reservation there

@@ -13,13 +13,7 @@
 
 namespace {
 
-using programs::check;
-using programs::check_error;
-using programs::check_ok;
-
-std::size_t page() {
-    return vmem::page_size();
-}
+using namespace programs; // the helpers of check.hpp
 
 // Made in main.
 void* the_raw = nullptr;      // vmem::reserve, 8 pages; page 0 committed and written
@@ -33,7 +27,7 @@ constexpr std::size_t raw_pages = 8;
 void registered_after_first_use() {
     programs::note("the atexit handler registered after vmem's first use");
     std::error_code ec;
-    unsigned char* b = static_cast<unsigned char*>(the_raw);
+    unsigned char* b = bytes(the_raw);
     check(b[0] == 0x33, "main's data is there");
     vmem::commit(b + page(), 2 * page(), vmem::access::read_write, ec);
     check_ok(ec, "commit in an atexit handler");
@@ -45,7 +39,7 @@ void registered_after_first_use() {
     check_ok(ec, "reserve (owner) in an atexit handler");
     r.commit(r.base(), page(), vmem::access::read_write, ec);
     check_ok(ec, "commit (member) in an atexit handler");
-    static_cast<unsigned char*>(r.base())[0] = 0x55;
+    bytes(r.base())[0] = 0x55;
     the_late = r.detach();
 }
 
@@ -56,7 +50,7 @@ void registered_before_first_use() {
         return; // main failed before it used vmem, and said so
     programs::note("the atexit handler registered before vmem's first use");
     std::error_code ec;
-    unsigned char* b = static_cast<unsigned char*>(the_raw);
+    unsigned char* b = bytes(the_raw);
     check(b[0] == 0x33 && b[page()] == 0x44, "the data written earlier is there");
     vmem::decommit(b, 2 * page(), ec);
     check_ok(ec, "decommit in the last atexit handler");
@@ -71,7 +65,7 @@ void registered_before_first_use() {
 
     vmem::reservation adopted = vmem::reservation::adopt(the_detached, ec);
     check_ok(ec, "adopt in the last atexit handler");
-    check(static_cast<unsigned char*>(adopted.base())[0] == 0x22, "with main's data");
+    check(bytes(adopted.base())[0] == 0x22, "with main's data");
     const std::size_t size = adopted.size();
     adopted.release(ec);
     check_ok(ec, "release (member) in the last atexit handler");
@@ -79,7 +73,7 @@ void registered_before_first_use() {
 
     vmem::reservation late = vmem::reservation::adopt(the_late, ec);
     check_ok(ec, "adopt what the other handler detached");
-    check(static_cast<unsigned char*>(late.base())[0] == 0x55, "with its data");
+    check(bytes(late.base())[0] == 0x55, "with its data");
     vmem::release(the_late, ec);
     check_error(ec, vmem::errc::reservation_owned, "release of an owned base is refused");
     late = vmem::reservation(4 * page(), {}, ec);
@@ -101,10 +95,10 @@ int main() {
 
     the_raw = vmem::reserve(raw_pages * page());
     vmem::commit(the_raw, page(), vmem::access::read_write);
-    static_cast<unsigned char*>(the_raw)[0] = 0x33;
+    bytes(the_raw)[0] = 0x33;
     vmem::reservation r(4 * page());
     r.commit(r.base(), page(), vmem::access::read_write);
-    static_cast<unsigned char*>(r.base())[0] = 0x22;
+    bytes(r.base())[0] = 0x22;
     the_detached = r.detach();
 
     check(std::atexit(registered_after_first_use) == 0, "atexit after vmem's first use");

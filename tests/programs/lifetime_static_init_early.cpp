@@ -10,13 +10,7 @@
 
 namespace {
 
-using programs::check;
-using programs::check_error;
-using programs::check_ok;
-
-std::size_t page() {
-    return vmem::page_size();
-}
+using namespace programs; // the helpers of check.hpp
 
 constexpr std::size_t raw_pages = 16;
 
@@ -38,7 +32,7 @@ struct closer {
             return;
         programs::note("the static destructor that runs last releases what static init made");
         std::error_code ec;
-        unsigned char* b = static_cast<unsigned char*>(the_raw_base);
+        unsigned char* b = bytes(the_raw_base);
         check(b[0] == 0x42 && b[page() - 1] == 0x42, "the raw reservation kept its contents");
         vmem::release(the_raw_base, ec);
         check_ok(ec, "release (free function) of the static initialiser's reservation");
@@ -69,7 +63,7 @@ struct user {
               "the base is aligned as asked");
         vmem::commit(base, 2 * page(), vmem::access::read_write, ec);
         check_ok(ec, "commit before main");
-        unsigned char* b = static_cast<unsigned char*>(base);
+        unsigned char* b = bytes(base);
         check(b[0] == 0 && b[2 * page() - 1] == 0, "fresh pages read zero");
         std::memset(b, 0x42, 2 * page());
         vmem::decommit(b + page(), page(), ec);
@@ -80,20 +74,20 @@ struct user {
         check_error(ec, vmem::errc::not_committed, "protect of a decommitted page is refused");
         the_raw_base = base;
 
-        vmem::reservation r(4 * page(), {}, ec);
-        check_ok(ec, "a vmem::reservation before main");
-        r.commit(r.base(), page(), vmem::access::read_write, ec);
-        check_ok(ec, "commit (member) before main");
-        static_cast<unsigned char*>(r.base())[0] = 0x17;
-        the_base_to_adopt = r.detach();
-        vmem::release(the_base_to_adopt, ec);
+        // An owner's reservation, its first page committed and written, then detached: made
+        // twice, the first released here, the second left for main to adopt.
+        const auto detached = [&ec](const char* reserved, const char* committed) {
+            vmem::reservation r(4 * page(), {}, ec);
+            check_ok(ec, reserved);
+            r.commit(r.base(), page(), vmem::access::read_write, ec);
+            check_ok(ec, committed);
+            bytes(r.base())[0] = 0x17;
+            return r.detach();
+        };
+        void* released = detached("a vmem::reservation before main", "commit (member) before main");
+        vmem::release(released, ec);
         check_ok(ec, "release of a detached reservation before main");
-        vmem::reservation again(4 * page(), {}, ec);
-        check_ok(ec, "reserve again before main");
-        again.commit(again.base(), page(), vmem::access::read_write, ec);
-        check_ok(ec, "commit again before main");
-        static_cast<unsigned char*>(again.base())[0] = 0x17;
-        the_base_to_adopt = again.detach();
+        the_base_to_adopt = detached("reserve again before main", "commit again before main");
 
         the_owned = vmem::reservation(8 * page(), {}, ec);
         check_ok(ec, "a global owner assigned before main");
@@ -109,8 +103,7 @@ struct user {
         check(the_owned.committed_bytes() == 8 * page(), "the global owner kept its commit");
         the_owned.decommit(the_owned.base(), 4 * page(), ec);
         check_ok(ec, "decommit (member) in a static destructor");
-        vmem::protect(static_cast<unsigned char*>(the_owned.base()) + 4 * page(), 4 * page(),
-                      vmem::access::none, ec);
+        vmem::protect(bytes(the_owned.base()) + 4 * page(), 4 * page(), vmem::access::none, ec);
         check_ok(ec, "protect (free function) in a static destructor");
     }
 } the_user;

@@ -17,14 +17,7 @@
 
 namespace {
 
-using programs::check;
-using programs::check_error;
-using programs::check_ok;
-using programs::range_is_free;
-
-std::size_t page() {
-    return vmem::page_size();
-}
+using namespace programs; // the helpers of check.hpp
 
 // Destroyed last: it is constructed first. Checks that the owners below released what they
 // held, and that vmem still reserves, commits and releases after every other static is gone.
@@ -45,7 +38,7 @@ struct last_check {
         check_ok(ec, "reserve in the last static destructor");
         r.commit(r.base(), page(), vmem::access::read_write, ec);
         check_ok(ec, "commit in the last static destructor");
-        static_cast<unsigned char*>(r.base())[0] = 7;
+        bytes(r.base())[0] = 7;
         r.release(ec);
         check_ok(ec, "release in the last static destructor");
         programs::note("lifetime_static_owner: passed");
@@ -69,7 +62,7 @@ struct user_at_exit {
                     "first's destructor released it: release of its base is not_reserved");
         check(range_is_free(first_base, first_size), "first's range is free at the OS");
 
-        unsigned char* b = static_cast<unsigned char*>(second.base());
+        unsigned char* b = bytes(second.base());
         check(b != nullptr && second.size() == 8 * page(), "second still owns its reservation");
         check(b[0] == 0x5a && b[page()] == 0xa5, "second's pages kept what main wrote");
         second.decommit(b, page(), ec);
@@ -115,8 +108,8 @@ int main() {
 
     second = vmem::reservation(8 * page());
     second.commit(second.base(), 2 * page(), vmem::access::read_write);
-    static_cast<unsigned char*>(second.base())[0] = 0x5a;
-    static_cast<unsigned char*>(second.base())[page()] = 0xa5;
+    bytes(second.base())[0] = 0x5a;
+    bytes(second.base())[page()] = 0xa5;
 
     // The move assignment of a global: what `first` held is released at once.
     void* old_first = first.base();

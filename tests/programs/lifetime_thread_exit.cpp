@@ -18,13 +18,7 @@
 #include <vector>
 
 #if defined(_WIN32)
-#ifndef NOMINMAX
-#define NOMINMAX
-#endif
-#ifndef WIN32_LEAN_AND_MEAN
-#define WIN32_LEAN_AND_MEAN
-#endif
-#include <windows.h>
+#include <windows.h> // lean, without min and max: see CMakeLists.txt
 #endif
 
 namespace {
@@ -43,13 +37,7 @@ thread_key current_thread() {
 }
 #endif
 
-using programs::check;
-using programs::check_error;
-using programs::check_ok;
-
-std::size_t page() {
-    return vmem::page_size();
-}
+using namespace programs; // the helpers of check.hpp
 
 // Where a thread's reservations were, for checks after the thread is gone.
 struct slot {
@@ -75,7 +63,7 @@ struct thread_owner {
             return;
         std::printf("-- a thread_local destructor at thread exit: %s\n", who);
         std::error_code ec;
-        unsigned char* b = static_cast<unsigned char*>(raw);
+        unsigned char* b = bytes(raw);
         check(b[0] == tag && b[2 * page() - 1] == tag, "the thread's data is there at exit");
         vmem::decommit(b + page(), page(), ec);
         check_ok(ec, "decommit in a thread_local destructor");
@@ -88,7 +76,7 @@ struct thread_owner {
             check_error(ec, vmem::errc::not_reserved, "a second release is not_reserved");
         }
 
-        unsigned char* h = static_cast<unsigned char*>(held.base());
+        unsigned char* h = bytes(held.base());
         check(h != nullptr && h[0] == tag, "the owner's data is there at exit");
         held.decommit(h, page(), ec);
         check_ok(ec, "decommit (member) in a thread_local destructor");
@@ -172,7 +160,7 @@ void fill(const char* who, unsigned char tag, bool release_held, bool alone, slo
     if (adopt_base != nullptr) {
         o.held = vmem::reservation::adopt(adopt_base, ec);
         check_ok(ec, "a thread adopts a reservation made in main");
-        check(static_cast<unsigned char*>(adopt_base)[0] == 0x99, "with main's data");
+        check(bytes(adopt_base)[0] == 0x99, "with main's data");
     } else {
         o.held = vmem::reservation(8 * page(), {}, ec);
         check_ok(ec, "a vmem::reservation in a thread");
@@ -268,7 +256,7 @@ int main() {
     fill("the main thread", 0x5c, true, true, main_slot);
     void* left = vmem::reserve(8 * page());
     vmem::commit(left, page(), vmem::access::read_write);
-    static_cast<unsigned char*>(left)[0] = 0x99;
+    bytes(left)[0] = 0x99;
     the_exit_thread_starter.left_by_main = left;
     return 0;
 }

@@ -4,15 +4,17 @@
 // and several threads at once. The throwing overloads may allocate only when they throw (the
 // std::system_error); when they succeed they must not either.
 //
-// What is counted: every form of the global operator new and delete (replaced below, on every
-// platform), and with glibc also malloc, calloc, realloc, free and the aligned allocation
-// functions (interposed, forwarding to glibc's own __libc_* entry points). Elsewhere (Windows,
-// macOS) the C allocation functions are not counted here; no_heap_malloc_replaced replaces them in
-// the Windows build and shows that vmem never reaches them.
+// What is counted: every form of the global operator new and delete (replaced on every platform,
+// through replaced_operator_new.hpp), and with glibc also malloc, calloc, realloc, free and the
+// aligned allocation functions (interposed, forwarding to glibc's own __libc_* entry points).
+// Elsewhere (Windows, macOS) the C allocation functions are not counted here;
+// no_heap_malloc_replaced replaces them in the Windows build and shows that vmem never reaches
+// them.
 //
 // Counting is per thread: a thread-local flag is set around each vmem call, so allocations by
 // other threads (or by the program between calls) are not counted.
 #include "check.hpp"
+#include "replaced_operator_new.hpp"
 
 #include <atomic>
 #include <cstddef>
@@ -127,8 +129,7 @@ void* plain_allocate(std::size_t n) noexcept {
 void plain_free(void* p) noexcept {
     std::free(p);
 }
-void* aligned_allocate(std::size_t n, std::align_val_t a) noexcept {
-    const std::size_t alignment = static_cast<std::size_t>(a);
+void* aligned_allocate(std::size_t n, std::size_t alignment) noexcept {
     n = n == 0 ? 1 : n;
 #if defined(_WIN32)
     return _aligned_malloc(n, alignment);
@@ -157,119 +158,36 @@ struct forwarding {
     forwarding& operator=(const forwarding&) = delete;
 };
 
-void* counted_new(std::size_t n, const char* who) {
-    counting::count(who);
-    void* p;
-    {
-        forwarding f;
-        p = plain_allocate(n);
-    }
-    if (p == nullptr)
-        throw std::bad_alloc();
-    return p;
-}
-void* counted_new_aligned(std::size_t n, std::align_val_t a, const char* who) {
-    counting::count(who);
-    void* p;
-    {
-        forwarding f;
-        p = aligned_allocate(n, a);
-    }
-    if (p == nullptr)
-        throw std::bad_alloc();
-    return p;
-}
-void* counted_new_nothrow(std::size_t n, const char* who) noexcept {
+} // namespace
+
+// Every form of operator new and delete counts once, as `who`, and forwards.
+void* programs::replaced_new::allocate(std::size_t n, const char* who) noexcept {
     counting::count(who);
     forwarding f;
     return plain_allocate(n);
 }
-void* counted_new_aligned_nothrow(std::size_t n, std::align_val_t a, const char* who) noexcept {
+void* programs::replaced_new::allocate_aligned(std::size_t n, std::size_t alignment,
+                                               const char* who) noexcept {
     counting::count(who);
     forwarding f;
-    return aligned_allocate(n, a);
+    return aligned_allocate(n, alignment);
 }
-void counted_delete(void* p, const char* who) noexcept {
+void programs::replaced_new::deallocate(void* p, const char* who) noexcept {
     counting::count(who);
     forwarding f;
     plain_free(p);
 }
-void counted_delete_aligned(void* p, const char* who) noexcept {
+void programs::replaced_new::deallocate_aligned(void* p, const char* who) noexcept {
     counting::count(who);
     forwarding f;
     aligned_free(p);
-}
-
-} // namespace
-
-void* operator new(std::size_t n) {
-    return counted_new(n, "operator new");
-}
-void* operator new[](std::size_t n) {
-    return counted_new(n, "operator new[]");
-}
-void* operator new(std::size_t n, const std::nothrow_t&) noexcept {
-    return counted_new_nothrow(n, "operator new(nothrow)");
-}
-void* operator new[](std::size_t n, const std::nothrow_t&) noexcept {
-    return counted_new_nothrow(n, "operator new[](nothrow)");
-}
-void* operator new(std::size_t n, std::align_val_t a) {
-    return counted_new_aligned(n, a, "operator new(align)");
-}
-void* operator new[](std::size_t n, std::align_val_t a) {
-    return counted_new_aligned(n, a, "operator new[](align)");
-}
-void* operator new(std::size_t n, std::align_val_t a, const std::nothrow_t&) noexcept {
-    return counted_new_aligned_nothrow(n, a, "operator new(align, nothrow)");
-}
-void* operator new[](std::size_t n, std::align_val_t a, const std::nothrow_t&) noexcept {
-    return counted_new_aligned_nothrow(n, a, "operator new[](align, nothrow)");
-}
-void operator delete(void* p) noexcept {
-    counted_delete(p, "operator delete");
-}
-void operator delete[](void* p) noexcept {
-    counted_delete(p, "operator delete[]");
-}
-void operator delete(void* p, std::size_t) noexcept {
-    counted_delete(p, "operator delete(size)");
-}
-void operator delete[](void* p, std::size_t) noexcept {
-    counted_delete(p, "operator delete[](size)");
-}
-void operator delete(void* p, const std::nothrow_t&) noexcept {
-    counted_delete(p, "operator delete(nothrow)");
-}
-void operator delete[](void* p, const std::nothrow_t&) noexcept {
-    counted_delete(p, "operator delete[](nothrow)");
-}
-void operator delete(void* p, std::align_val_t) noexcept {
-    counted_delete_aligned(p, "operator delete(align)");
-}
-void operator delete[](void* p, std::align_val_t) noexcept {
-    counted_delete_aligned(p, "operator delete[](align)");
-}
-void operator delete(void* p, std::size_t, std::align_val_t) noexcept {
-    counted_delete_aligned(p, "operator delete(size, align)");
-}
-void operator delete[](void* p, std::size_t, std::align_val_t) noexcept {
-    counted_delete_aligned(p, "operator delete[](size, align)");
-}
-void operator delete(void* p, std::align_val_t, const std::nothrow_t&) noexcept {
-    counted_delete_aligned(p, "operator delete(align, nothrow)");
-}
-void operator delete[](void* p, std::align_val_t, const std::nothrow_t&) noexcept {
-    counted_delete_aligned(p, "operator delete[](align, nothrow)");
 }
 
 // --- The exercise. -------------------------------------------------------------------------------
 
 namespace {
 
-using programs::check;
-using programs::check_error;
-using programs::check_ok;
+using namespace programs; // the helpers of check.hpp
 
 // Runs `f`, noexcept vmem calls only, counting this thread's heap calls: there must be none.
 template <class F>
@@ -316,22 +234,10 @@ void check_none(const char* what) {
     const char* v = counting::first_violation.load();
     if (v != nullptr) {
         const char* call = counting::first_violation_call.load();
-        std::printf("FAILED: %s: the heap was called inside \"%s\" (first: %s)\n", what, v,
-                    call != nullptr ? call : "?");
-        std::fflush(stdout);
-        std::_Exit(1);
+        fail("%s: the heap was called inside \"%s\" (first: %s)", what, v,
+             call != nullptr ? call : "?");
     }
     check(true, what);
-}
-
-std::size_t page() {
-    return vmem::page_size();
-}
-std::size_t granularity() {
-    return vmem::allocation_granularity();
-}
-unsigned char* bytes(void* p) {
-    return static_cast<unsigned char*>(p);
 }
 
 void first_use() {

@@ -26,6 +26,7 @@
 //   allocator does not attempt: there only operator new and delete are replaced, and the program
 //   says so.
 #include "check.hpp"
+#include "replaced_operator_new.hpp"
 
 #include <algorithm>
 #include <atomic>
@@ -42,13 +43,7 @@
 #include <vector>
 
 #if defined(_WIN32)
-#ifndef NOMINMAX
-#define NOMINMAX
-#endif
-#ifndef WIN32_LEAN_AND_MEAN
-#define WIN32_LEAN_AND_MEAN
-#endif
-#include <windows.h>
+#include <windows.h> // lean, without min and max: see CMakeLists.txt
 #define VMEM_PROGRAM_REPLACES_MALLOC 1
 #define VMEM_PROGRAM_C_NOEXCEPT
 #elif defined(__GLIBC__)
@@ -408,6 +403,15 @@ bool is_power_of_two(std::size_t n) noexcept {
     return n != 0 && (n & (n - 1)) == 0;
 }
 
+// aligned_alloc and memalign: an alignment that is not a power of two fails with EINVAL.
+void* allocate_aligned_or_einval(std::size_t alignment, std::size_t n) noexcept {
+    if (!is_power_of_two(alignment)) {
+        errno = EINVAL;
+        return nullptr;
+    }
+    return allocate_aligned(alignment, n);
+}
+
 } // namespace heap
 
 // --- The replaced functions. ---------------------------------------------------------------------
@@ -462,20 +466,12 @@ void* reallocarray(void* p, std::size_t count, std::size_t n) noexcept {
 
 void* aligned_alloc(std::size_t alignment, std::size_t n) noexcept {
     heap::entry e("aligned_alloc");
-    if (!heap::is_power_of_two(alignment)) {
-        errno = EINVAL;
-        return nullptr;
-    }
-    return heap::allocate_aligned(alignment, n);
+    return heap::allocate_aligned_or_einval(alignment, n);
 }
 
 void* memalign(std::size_t alignment, std::size_t n) noexcept {
     heap::entry e("memalign");
-    if (!heap::is_power_of_two(alignment)) {
-        errno = EINVAL;
-        return nullptr;
-    }
-    return heap::allocate_aligned(alignment, n);
+    return heap::allocate_aligned_or_einval(alignment, n);
 }
 
 int posix_memalign(void** out, std::size_t alignment, std::size_t n) noexcept {
@@ -509,122 +505,30 @@ std::size_t malloc_usable_size(void* p) noexcept {
 } // extern "C"
 #endif
 
-namespace {
-
-void* new_impl(std::size_t n, const char* who) {
-    void* p;
-    {
-        heap::entry e(who);
-        p = heap::allocate(n);
-    }
-    if (p == nullptr)
-        throw std::bad_alloc();
-    return p;
-}
-
-void* new_aligned_impl(std::size_t n, std::align_val_t a, const char* who) {
-    void* p;
-    {
-        heap::entry e(who);
-        p = heap::allocate_aligned(static_cast<std::size_t>(a), n);
-    }
-    if (p == nullptr)
-        throw std::bad_alloc();
-    return p;
-}
-
-void* new_nothrow_impl(std::size_t n, const char* who) noexcept {
+// Every form of operator new and delete is an entry into the allocator, as `who`.
+void* programs::replaced_new::allocate(std::size_t n, const char* who) noexcept {
     heap::entry e(who);
     return heap::allocate(n);
 }
-
-void* new_aligned_nothrow_impl(std::size_t n, std::align_val_t a, const char* who) noexcept {
+void* programs::replaced_new::allocate_aligned(std::size_t n, std::size_t alignment,
+                                               const char* who) noexcept {
     heap::entry e(who);
-    return heap::allocate_aligned(static_cast<std::size_t>(a), n);
+    return heap::allocate_aligned(alignment, n);
 }
-
-void delete_impl(void* p, const char* who) noexcept {
+void programs::replaced_new::deallocate(void* p, const char* who) noexcept {
     heap::entry e(who);
     heap::deallocate(p, who);
 }
-
-} // namespace
-
-void* operator new(std::size_t n) {
-    return new_impl(n, "operator new");
-}
-void* operator new[](std::size_t n) {
-    return new_impl(n, "operator new[]");
-}
-void* operator new(std::size_t n, const std::nothrow_t&) noexcept {
-    return new_nothrow_impl(n, "operator new(nothrow)");
-}
-void* operator new[](std::size_t n, const std::nothrow_t&) noexcept {
-    return new_nothrow_impl(n, "operator new[](nothrow)");
-}
-void* operator new(std::size_t n, std::align_val_t a) {
-    return new_aligned_impl(n, a, "operator new(align)");
-}
-void* operator new[](std::size_t n, std::align_val_t a) {
-    return new_aligned_impl(n, a, "operator new[](align)");
-}
-void* operator new(std::size_t n, std::align_val_t a, const std::nothrow_t&) noexcept {
-    return new_aligned_nothrow_impl(n, a, "operator new(align, nothrow)");
-}
-void* operator new[](std::size_t n, std::align_val_t a, const std::nothrow_t&) noexcept {
-    return new_aligned_nothrow_impl(n, a, "operator new[](align, nothrow)");
-}
-void operator delete(void* p) noexcept {
-    delete_impl(p, "operator delete");
-}
-void operator delete[](void* p) noexcept {
-    delete_impl(p, "operator delete[]");
-}
-void operator delete(void* p, std::size_t) noexcept {
-    delete_impl(p, "operator delete(size)");
-}
-void operator delete[](void* p, std::size_t) noexcept {
-    delete_impl(p, "operator delete[](size)");
-}
-void operator delete(void* p, const std::nothrow_t&) noexcept {
-    delete_impl(p, "operator delete(nothrow)");
-}
-void operator delete[](void* p, const std::nothrow_t&) noexcept {
-    delete_impl(p, "operator delete[](nothrow)");
-}
-void operator delete(void* p, std::align_val_t) noexcept {
-    delete_impl(p, "operator delete(align)");
-}
-void operator delete[](void* p, std::align_val_t) noexcept {
-    delete_impl(p, "operator delete[](align)");
-}
-void operator delete(void* p, std::size_t, std::align_val_t) noexcept {
-    delete_impl(p, "operator delete(size, align)");
-}
-void operator delete[](void* p, std::size_t, std::align_val_t) noexcept {
-    delete_impl(p, "operator delete[](size, align)");
-}
-void operator delete(void* p, std::align_val_t, const std::nothrow_t&) noexcept {
-    delete_impl(p, "operator delete(align, nothrow)");
-}
-void operator delete[](void* p, std::align_val_t, const std::nothrow_t&) noexcept {
-    delete_impl(p, "operator delete[](align, nothrow)");
+void programs::replaced_new::deallocate_aligned(void* p, const char* who) noexcept {
+    heap::entry e(who);
+    heap::deallocate(p, who); // an aligned block knows it is one (aligned_magic)
 }
 
 // --- The exercise. -------------------------------------------------------------------------------
 
 namespace {
 
-using programs::check;
-using programs::check_error;
-using programs::check_ok;
-
-std::size_t page() {
-    return vmem::page_size();
-}
-std::size_t granularity() {
-    return vmem::allocation_granularity();
-}
+using namespace programs; // the helpers of check.hpp
 
 // Runs `f` (noexcept vmem calls only) marked as "inside vmem": a heap call in it is counted.
 template <class F>
@@ -638,16 +542,10 @@ void check_no_heap_calls(const char* what) {
     const unsigned long n = heap::calls_inside_vmem.load();
     if (n != 0) {
         const char* first = heap::first_call_inside_vmem.load();
-        std::printf("FAILED: %s: %lu heap call(s) inside noexcept vmem calls, the first: %s\n",
-                    what, n, first != nullptr ? first : "?");
-        std::fflush(stdout);
-        std::_Exit(1);
+        fail("%s: %lu heap call(s) inside noexcept vmem calls, the first: %s", what, n,
+             first != nullptr ? first : "?");
     }
     check(true, what);
-}
-
-unsigned char* bytes(void* p) {
-    return static_cast<unsigned char*>(p);
 }
 
 void heap_works() {
