@@ -17,14 +17,20 @@ std::error_code out_of_memory() noexcept {
 // page of the cut back as the runs say it was: committed pages get their access again, reserved
 // pages are mapped reserved again (which frees anything the kernel committed there). Errors are
 // ignored: this is already the error path, and each call only undoes what the refused one did.
+void put_back_reserved(void* p, std::size_t size) noexcept {
+    std::error_code ignored;
+    if (!os::decommit(p, size, ignored))
+        os::protect(p, size, access::none, ignored); // at least no access, as reserved
+}
+
 void put_back_pages(const run_map::cut& c) noexcept {
     run_map::for_each_piece(c, [](std::uintptr_t lo, std::uintptr_t hi, bool committed, access a) {
-        std::error_code ignored;
         void* p = reinterpret_cast<void*>(lo);
+        std::error_code ignored;
         if (committed)
             os::protect(p, hi - lo, a, ignored);
-        else if (!os::decommit(p, hi - lo, ignored))
-            os::protect(p, hi - lo, access::none, ignored); // at least no access, as reserved
+        else
+            put_back_reserved(p, hi - lo);
     });
 }
 
@@ -80,7 +86,7 @@ void commit_locked(record& r, std::uintptr_t lo, std::uintptr_t hi, access a,
             if (os::partial_failures()) { // put back what the kernel may have changed
                 std::error_code ignored;
                 if (reserved)
-                    os::decommit(p, hi - lo, ignored);
+                    put_back_reserved(p, hi - lo);
                 else
                     os::protect(p, hi - lo, last->a, ignored);
             }
@@ -209,9 +215,9 @@ using detail::page_range;
 using detail::throw_if;
 
 void* reserve(std::size_t size, const reserve_options& options, std::error_code& ec) noexcept {
-    detail::record* r =
-        detail::reserve_record(size, options.address, options.at, options.alignment, false, ec);
-    return r != nullptr ? reinterpret_cast<void*>(r->base) : nullptr;
+    void* base = nullptr;
+    detail::reserve_record(size, options.address, options.at, options.alignment, false, base, ec);
+    return base;
 }
 
 void* reserve(std::size_t size, const reserve_options& options) {

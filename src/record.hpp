@@ -66,10 +66,11 @@ private:
     record* r_ = nullptr;
 };
 
-/// Reserves and registers: a live record, owned as asked, or null with `ec` set. Every check of
-/// reserve's arguments happens here.
+/// Reserves and registers: a live record, owned as asked, or null with `ec` set; `base` is the
+/// reservation's base (read it from here: an unowned record may be released and reused by
+/// another thread as soon as this returns). Every check of reserve's arguments happens here.
 record* reserve_record(std::size_t size, void* address, placement at, std::size_t alignment,
-                       bool owned, std::error_code& ec) noexcept;
+                       bool owned, void*& base, std::error_code& ec) noexcept;
 
 /// The live record whose base is `base`, locked; or empty with errc::null_address, not_reserved
 /// or not_reservation_base.

@@ -178,7 +178,7 @@ private:
             std::memcpy(firsts, firsts_, count_ * sizeof(*firsts_));
             std::memcpy(leaves, leaves_, count_ * sizeof(*leaves_));
         }
-        if (firsts_ != nullptr)
+        if (firsts_ != nullptr) // at the mapping limit this may fail and leave the pages behind
             os::free_pages(firsts_, top_bytes_.load(std::memory_order_relaxed));
         firsts_ = firsts;
         leaves_ = leaves;
@@ -274,7 +274,8 @@ locked_record lock_range(std::uintptr_t lo, std::uintptr_t hi, std::error_code& 
 }
 
 record* reserve_record(std::size_t size, void* address, placement at, std::size_t alignment,
-                       bool owned, std::error_code& ec) noexcept {
+                       bool owned, void*& base_out, std::error_code& ec) noexcept {
+    base_out = nullptr;
     if (size == 0) {
         ec = errc::zero_size;
         return nullptr;
@@ -289,7 +290,7 @@ record* reserve_record(std::size_t size, void* address, placement at, std::size_
         return nullptr;
     }
     const std::uintptr_t limit = os::address_limit(); // one past the top of user space
-    if (alignment != 0 && (!is_power_of_two(alignment) || alignment > limit)) {
+    if (alignment != 0 && (!is_power_of_two(alignment) || alignment >= limit)) {
         ec = errc::invalid_alignment;
         return nullptr;
     }
@@ -358,7 +359,10 @@ record* reserve_record(std::size_t size, void* address, placement at, std::size_
     }
     if (!registered) {
         {
+            // A thread that found this record in an earlier life may have used it meanwhile.
             locked_record held(r);
+            r->runs.clear();
+            r->committed.store(0, std::memory_order_relaxed);
             r->live = false;
         }
         std::error_code ignored; // never handed out: nothing else to report
@@ -368,6 +372,7 @@ record* reserve_record(std::size_t size, void* address, placement at, std::size_
         return nullptr;
     }
     ec.clear();
+    base_out = base;
     return r;
 }
 

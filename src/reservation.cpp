@@ -38,9 +38,11 @@ reservation::reservation(std::size_t size, const reserve_options& options) {
 }
 
 reservation::reservation(std::size_t size, const reserve_options& options,
-                         std::error_code& ec) noexcept
-    : record_(
-          detail::reserve_record(size, options.address, options.at, options.alignment, true, ec)) {}
+                         std::error_code& ec) noexcept {
+    void* base; // owned: nobody else can release it, so record_->base stays this
+    record_ = detail::reserve_record(size, options.address, options.at, options.alignment, true,
+                                     base, ec);
+}
 
 reservation::reservation(reservation&& other) noexcept : record_(other.record_) {
     other.record_ = nullptr;

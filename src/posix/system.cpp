@@ -69,8 +69,8 @@ namespace vmem::detail::os {
 
 namespace {
 
-// Whether the kernel lets a program map at `hint`: a plain hinted mapping lands at or above it
-// only when the address space reaches that far (Linux also needs a hint above 2^47 before it maps
+// Whether the kernel lets a program map a page at `hint`: a plain hinted mapping lands there only
+// when the address space reaches that far (Linux also needs a hint above 2^47 before it maps
 // there with 5-level page tables, which is exactly what this asks).
 bool mappable_at(std::uintptr_t hint) noexcept {
     const std::size_t page = page_size();
@@ -78,34 +78,38 @@ bool mappable_at(std::uintptr_t hint) noexcept {
         mmap(reinterpret_cast<void*>(hint), page, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
     if (p == MAP_FAILED)
         return false;
-    const bool there = reinterpret_cast<std::uintptr_t>(p) >= hint;
+    const bool there = reinterpret_cast<std::uintptr_t>(p) == hint;
     munmap(p, page);
     return there;
 }
 
 std::uintptr_t find_address_limit() noexcept {
     constexpr unsigned bits = sizeof(std::uintptr_t) * CHAR_BIT;
-    // The largest power of two the kernel maps at; the user space ends below twice that (x86-64:
-    // 2^46 -> 2^47, or 2^56 -> 2^57 with 5-level paging; aarch64: 2^47 -> 2^48 or 2^51 -> 2^52).
-    // A hint can also miss because something sits there (a sanitizer's shadow, say), so the
-    // space reaches at least past the stack, which the kernel puts near its top.
-    unsigned top = 0;
-    for (unsigned k = 20; k < bits - 1; ++k)
-        if (mappable_at(std::uintptr_t{1} << k))
-            top = k;
+    // The stack sits near the top of the default address space, so the space reaches at least the
+    // power of two above it (x86-64: 2^47; aarch64: 2^48).
     volatile char on_stack = 0;
     const auto stack = reinterpret_cast<std::uintptr_t>(&on_stack);
+    unsigned top = 0; // the highest power of two known to be mappable
     while (top + 1 < bits && (stack >> (top + 1)) != 0)
         ++top;
-    if (top == 0 || top + 1 >= bits)
-        return UINTPTR_MAX; // no answer (or a 32-bit space that reaches the top): no limit
-    return std::uintptr_t{1} << (top + 1);
+    // Above the default space the kernel maps only where a hint asks and the space reaches
+    // (5-level page tables, 52-bit aarch64); nothing of the program's lives there, so the probe
+    // takes no address anyone wants.
+    while (top + 2 < bits && mappable_at(std::uintptr_t{1} << (top + 1)))
+        ++top;
+    if (top + 1 >= bits)
+        return UINTPTR_MAX; // a 32-bit space that reaches the top: no limit below the wrap
+    std::uintptr_t limit = std::uintptr_t{1} << (top + 1);
+    // The kernel may keep the last page (x86-64's TASK_SIZE is 2^47 less a page).
+    if (!mappable_at(limit - page_size()))
+        limit -= page_size();
+    return limit;
 }
 
 } // namespace
 
 std::uintptr_t address_limit() noexcept {
-    // Asked once; the probe is about 40 small mappings. Racing first calls compute the same.
+    // Asked once; the probe is two or three one-page mappings. Racing first calls compute the same.
     static std::atomic<std::uintptr_t> limit{0};
     std::uintptr_t l = limit.load(std::memory_order_relaxed);
     if (l == 0) {
