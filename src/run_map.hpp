@@ -1,8 +1,11 @@
 // vmem: the committed runs of one reservation and the access of each, as a treap of disjoint
-// runs. Its size grows with the number of
-// separately committed runs, never with the reservation's size. Nodes come from a pool (the OS),
-// and each map keeps a few spares so that a change, once the system call has succeeded, can be
-// recorded without asking for memory: recording never fails.
+// runs. Its size grows with the number of separately committed runs, never with the
+// reservation's size. Nodes come from a pool (the OS), and each map keeps a few spares so that a
+// change, once the system call has succeeded, can be recorded without asking for memory:
+// recording never fails.
+//
+// The access is what lets a change that the OS applied in part be put back (see memory.cpp); the
+// probe of a test cannot see it otherwise, so the failure-atomicity tests check it.
 #ifndef VMEM_SRC_RUN_MAP_HPP
 #define VMEM_SRC_RUN_MAP_HPP
 
@@ -22,11 +25,11 @@ struct run {
     run* next_free = nullptr; // in a pool's or a map's free chain
 };
 
+// Adjacent runs may have the same access (a fast path that changes one run's access does not look
+// at its neighbours); covers() and for_each_piece() take them as they come, and any later change
+// that cuts at an address joins the runs that meet there.
 class run_map {
 public:
-    // Adjacent runs may have the same access (a fast path that changes one run's access does not
-    // look at its neighbours); covers() and for_each_piece() take them as they come, and any
-    // later change that cuts at an address joins the runs that meet there.
     /// The runs of [lo, hi), cut out of the map: `mid` holds exactly the runs inside [lo, hi)
     /// (those that straddled an end were split there), `left` and `right` the rest.
     struct cut {
