@@ -25,7 +25,7 @@ public:
         case errc::invalid_access:
             return "not a vmem::access value (there is no write-only or execute-only access)";
         case errc::invalid_alignment:
-            return "alignment is not a power of two, or larger than the user address space";
+            return "alignment is not a power of two, or not smaller than the user address space";
         case errc::not_reserved:
             return "address lies in no reservation made by vmem";
         case errc::not_reservation_base:

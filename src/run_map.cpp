@@ -13,11 +13,15 @@ namespace {
 pool<run> node_pool;
 static_assert(std::is_trivially_destructible_v<pool<run>>);
 
-// The treap's priorities: a hash of the run's first address, so no random state is needed and
-// runs laid out in address order still give a balanced tree (splitmix64's finaliser).
-std::uint32_t priority_of(std::uintptr_t key) noexcept {
-    std::uint64_t z = static_cast<std::uint64_t>(key) + 0x9e3779b97f4a7c15u;
-    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9u;
+// The treap's priorities: a hash of where the node lives, the run it was made for, and where
+// this library was loaded. Runs laid out in any order get a balanced tree, and a program cannot
+// arrange its runs to build a chain: it does not know the node addresses or the load address
+// (address-space layout randomisation), and a node keeps its priority when its run's start moves.
+std::uint32_t priority_of(const run* node, std::uintptr_t key) noexcept {
+    std::uint64_t z = static_cast<std::uint64_t>(reinterpret_cast<std::uintptr_t>(node)) ^
+                      (static_cast<std::uint64_t>(key) * 0x9e3779b97f4a7c15u) ^
+                      static_cast<std::uint64_t>(reinterpret_cast<std::uintptr_t>(&node_pool));
+    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9u; // splitmix64's finaliser
     z = (z ^ (z >> 27)) * 0x94d049bb133111ebu;
     return static_cast<std::uint32_t>(z ^ (z >> 31));
 }
@@ -143,7 +147,7 @@ void run_map::split_at(std::uintptr_t x) noexcept {
     n->lo = x;
     n->hi = cand->hi;
     n->a = cand->a;
-    n->priority = priority_of(x);
+    n->priority = priority_of(n, x);
     cand->hi = x;
     run *l, *r;
     split(root_, x, l, r);
@@ -192,7 +196,7 @@ std::size_t run_map::replace(const cut& c, bool committed, access a) noexcept {
         mid->lo = c.lo;
         mid->hi = c.hi;
         mid->a = a;
-        mid->priority = priority_of(c.lo);
+        mid->priority = priority_of(mid, c.lo);
     }
     root_ = merge(merge(c.left, mid), c.right);
     coalesce_at(c.lo);
@@ -248,7 +252,7 @@ void run_map::add(std::uintptr_t lo, std::uintptr_t hi, access a, run* before) n
         n->lo = lo;
         n->hi = hi;
         n->a = a;
-        n->priority = priority_of(lo);
+        n->priority = priority_of(n, lo);
         // Down to where n's priority belongs, then n takes that subtree's place, split around lo.
         run** link = &root_;
         while (*link != nullptr && (*link)->priority > n->priority)

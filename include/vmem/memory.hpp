@@ -68,8 +68,8 @@ struct reserve_options {
     /// (the Windows rule: 0x00781022 becomes 0x00780000 with 64 KiB granularity).
     void* address = nullptr;
     placement at = placement::prefer;
-    /// Alignment of the base: 0 for allocation_granularity(), else a power of two no larger than
-    /// the user address space; values below the granularity are raised to it.
+    /// Alignment of the base: 0 for allocation_granularity(), else a power of two smaller than the
+    /// user address space; values below the granularity are raised to it.
     std::size_t alignment = 0;
 };
 

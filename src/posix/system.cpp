@@ -9,6 +9,10 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
+#if defined(__linux__)
+#include <sys/auxv.h>
+#endif
+
 #if !defined(MAP_ANONYMOUS) && defined(MAP_ANON)
 #define MAP_ANONYMOUS MAP_ANON
 #endif
@@ -83,12 +87,24 @@ bool mappable_at(std::uintptr_t hint) noexcept {
     return there;
 }
 
+// An address on the main thread's stack, which the kernel puts near the top of the default
+// address space. Not the caller's own stack: vmem may first be used on a fiber's stack, which
+// can be anywhere.
+std::uintptr_t main_stack() noexcept {
+#if defined(__linux__)
+    // The name the program was started by is stored at the top of the main stack.
+    if (const unsigned long at = getauxval(AT_EXECFN))
+        return at;
+#endif
+    volatile char on_stack = 0; // elsewhere: the caller's stack, the best there is
+    return reinterpret_cast<std::uintptr_t>(&on_stack);
+}
+
 std::uintptr_t find_address_limit() noexcept {
     constexpr unsigned bits = sizeof(std::uintptr_t) * CHAR_BIT;
-    // The stack sits near the top of the default address space, so the space reaches at least the
-    // power of two above it (x86-64: 2^47; aarch64: 2^48).
-    volatile char on_stack = 0;
-    const auto stack = reinterpret_cast<std::uintptr_t>(&on_stack);
+    // The space reaches at least the power of two above the main stack (x86-64: 2^47; aarch64:
+    // 2^48).
+    const std::uintptr_t stack = main_stack();
     unsigned top = 0; // the highest power of two known to be mappable
     while (top + 1 < bits && (stack >> (top + 1)) != 0)
         ++top;
@@ -109,12 +125,15 @@ std::uintptr_t find_address_limit() noexcept {
 } // namespace
 
 std::uintptr_t address_limit() noexcept {
-    // Asked once; the probe is two or three one-page mappings. Racing first calls compute the same.
+    // Asked once; the probe is two or three one-page mappings. Racing first calls may see each
+    // other's probe page and answer low: each answer is a lower bound, so the highest one stays.
     static std::atomic<std::uintptr_t> limit{0};
     std::uintptr_t l = limit.load(std::memory_order_relaxed);
     if (l == 0) {
-        l = find_address_limit();
-        limit.store(l, std::memory_order_relaxed);
+        const std::uintptr_t found = find_address_limit();
+        while (l < found && !limit.compare_exchange_weak(l, found, std::memory_order_relaxed)) {
+        }
+        l = limit.load(std::memory_order_relaxed);
     }
     return l;
 }
