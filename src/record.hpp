@@ -100,8 +100,12 @@ bool page_range(const void* addr, std::size_t size, const access* a, std::uintpt
                 std::uintptr_t& hi, std::error_code& ec) noexcept;
 
 /// The seam in front of every operation (see <vmem/testing.hpp>): true when a failure was
-/// injected, with `ec` set to it.
-bool injected_failure(testing::os_call call, std::error_code& ec) noexcept;
+/// injected, with `ec` set to it. Inline, so that an unarmed seam costs one relaxed load.
+extern std::atomic<bool> seam_armed;
+bool injected_failure_armed(testing::os_call call, std::error_code& ec) noexcept;
+inline bool injected_failure(testing::os_call call, std::error_code& ec) noexcept {
+    return seam_armed.load(std::memory_order_relaxed) && injected_failure_armed(call, ec);
+}
 /// Whether aligned reserves may use the OS's one-call path (testing::use_native_aligned_reserve).
 bool native_aligned_allowed() noexcept;
 

@@ -41,6 +41,8 @@ public:
         if (i == npos)
             return nullptr;
         const leaf& l = *leaves_[i];
+        if (l.count == 0) // the last leaf, kept empty
+            return nullptr;
         unsigned lo = 0, hi = l.count; // the first entry whose base is above p
         while (lo < hi) {
             const unsigned mid = (lo + hi) / 2;
@@ -113,7 +115,9 @@ public:
         std::memmove(l->e + at, l->e + at + 1, (l->count - at - 1) * sizeof(entry));
         --l->count;
         entries_.fetch_sub(1, std::memory_order_relaxed);
-        if (l->count == 0) {
+        if (l->count == 0 && count_ == 1) {
+            firsts_[0] = 0; // the last leaf stays, empty, for the next reserve
+        } else if (l->count == 0) {
             std::memmove(firsts_ + i, firsts_ + i + 1, (count_ - i - 1) * sizeof(*firsts_));
             std::memmove(leaves_ + i, leaves_ + i + 1, (count_ - i - 1) * sizeof(*leaves_));
             --count_;

@@ -10,12 +10,14 @@
 
 namespace vmem::detail {
 
+std::atomic<bool> seam_armed{false};
+
 namespace {
 
 constexpr std::size_t kinds = 5;
 
 struct seam {
-    std::atomic<bool> armed{false}; // the fast path: one relaxed load when nothing is armed
+    std::atomic<bool>& armed = seam_armed; // the fast path: one relaxed load when nothing is armed
     mutex lock;
     bool active[kinds] = {};
     unsigned skip[kinds] = {};
@@ -29,10 +31,8 @@ std::atomic<bool> native_aligned{true};
 
 } // namespace
 
-bool injected_failure(testing::os_call call, std::error_code& ec) noexcept {
+bool injected_failure_armed(testing::os_call call, std::error_code& ec) noexcept {
     seam& s = the_seam;
-    if (!s.armed.load(std::memory_order_relaxed))
-        return false;
     const auto k = static_cast<std::size_t>(call);
     std::lock_guard<mutex> hold(s.lock);
     if (!s.active[k])
