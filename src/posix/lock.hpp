@@ -48,8 +48,8 @@ public:
 private:
     void wait(std::uint32_t expected) noexcept {
         // Returns at once if the state is no longer `expected`; spurious returns are fine.
-        syscall(SYS_futex, reinterpret_cast<std::uint32_t*>(&state_), FUTEX_WAIT_PRIVATE,
-                expected, nullptr, nullptr, 0);
+        syscall(SYS_futex, reinterpret_cast<std::uint32_t*>(&state_), FUTEX_WAIT_PRIVATE, expected,
+                nullptr, nullptr, 0);
     }
     void wake() noexcept {
         syscall(SYS_futex, reinterpret_cast<std::uint32_t*>(&state_), FUTEX_WAKE_PRIVATE, 1,
