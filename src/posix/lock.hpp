@@ -1,6 +1,7 @@
-// vmem POSIX backend: the locks of the shared layer, on pthreads. Shared logic does not belong
-// here. They never allocate (glibc, musl, macOS and the BSDs keep the whole lock in the object),
-// are constant-initialised, and are never destroyed, so they work before main and after exit.
+// vmem POSIX backend: the locks of the shared layer, on futexes (Linux) and pthreads. Shared
+// logic does not belong here. They never allocate (glibc, musl, macOS and the BSDs keep the whole
+// pthread lock in the object), are constant-initialised, and are never destroyed, so they work
+// before main and after exit.
 #ifndef VMEM_SRC_POSIX_LOCK_HPP
 #define VMEM_SRC_POSIX_LOCK_HPP
 
