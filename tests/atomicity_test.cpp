@@ -40,32 +40,52 @@ bool read_only(unsigned char* p) {
     return vmem_probe::can_read(p) && !vmem_probe::can_write(p);
 }
 
-// Page 0 reserved, page 1 committed read-only holding a pattern, then `tail` bytes reserved. A
-// commit of all of it as read_write is refused for the tail, and must leave all as it was.
-std::string refused_commit_changes_nothing(std::size_t tail) {
-    findings f;
+// Reserves page 0, page 1 and `tail` bytes, and commits page 1 read-only holding the pattern
+// `seed`: what both scenarios below start from. Returns what could not be done, if anything.
+std::string reserve_with_page_1_read_only(vmem::reservation& r, std::size_t tail, unsigned seed) {
     std::error_code ec;
-    vmem::reservation r(2 * page() + tail, {}, ec);
+    r = vmem::reservation(2 * page() + tail, {}, ec);
     if (ec)
         return "could not reserve: " + describe(ec);
-    unsigned char* const p0 = bytes(r);
-    unsigned char* const p1 = p0 + page();
-    unsigned char* const rest = p1 + page();
+    unsigned char* const p1 = bytes(r) + page();
     r.commit(p1, page(), vmem::access::read_write, ec);
     if (ec)
         return "could not commit page 1: " + describe(ec);
-    fill_pattern(p1, page(), 21);
+    fill_pattern(p1, page(), seed);
     r.protect(p1, page(), vmem::access::read, ec);
     if (ec)
         return "could not protect page 1: " + describe(ec);
+    return {};
+}
+
+// What a refused commit or protect of all of `r` must leave, in both scenarios: page 0 and the
+// tail inaccessible, page 1 read-only and holding the pattern `seed`.
+void expect_pages_kept(findings& f, const vmem::reservation& r, unsigned seed) {
+    unsigned char* const p0 = bytes(r);
+    unsigned char* const p1 = p0 + page();
+    unsigned char* const rest = p1 + page();
+    f.expect(!vmem_probe::can_read(p0), "page 0 became accessible");
+    f.expect(read_only(p1), "page 1 is not read-only any more");
+    f.expect(has_pattern(p1, page(), seed), "page 1 lost its contents");
+    f.expect(!vmem_probe::can_read(rest), "the tail became accessible");
+}
+
+// Page 0 reserved, page 1 committed read-only holding a pattern, then `tail` bytes reserved. A
+// commit of all of it as read_write is refused for the tail, and must leave all as it was.
+std::string refused_commit_changes_nothing(std::size_t tail) {
+    vmem::reservation r;
+    const std::string not_set_up = reserve_with_page_1_read_only(r, tail, 21);
+    if (!not_set_up.empty())
+        return not_set_up;
+    findings f;
+    std::error_code ec;
+    unsigned char* const p0 = bytes(r);
+    unsigned char* const p1 = p0 + page();
 
     r.commit(r.base(), r.size(), vmem::access::read_write, ec);
     f.expect(ec == std::errc::not_enough_memory,
              "the commit was not refused for lack of memory: " + describe(ec));
-    f.expect(!vmem_probe::can_read(p0), "page 0 became accessible");
-    f.expect(read_only(p1), "page 1 is not read-only any more");
-    f.expect(has_pattern(p1, page(), 21), "page 1 lost its contents");
-    f.expect(!vmem_probe::can_read(rest), "the tail became accessible");
+    expect_pages_kept(f, r, 21);
     f.expect(r.committed_bytes() == page(),
              "committed_bytes() is " + std::to_string(r.committed_bytes()) + ", not one page");
 
@@ -88,21 +108,16 @@ std::string refused_commit_changes_nothing(std::size_t tail) {
 // bytes committed with no access (which takes no charge where the charge follows writability). A
 // protect of all of it to read_write is refused for the tail, and must leave all as it was.
 std::string refused_protect_changes_nothing(std::size_t tail) {
+    vmem::reservation r;
+    const std::string not_set_up = reserve_with_page_1_read_only(r, tail, 22);
+    if (!not_set_up.empty())
+        return not_set_up;
     findings f;
     std::error_code ec;
-    vmem::reservation r(2 * page() + tail, {}, ec);
-    if (ec)
-        return "could not reserve: " + describe(ec);
     unsigned char* const p0 = bytes(r);
     unsigned char* const p1 = p0 + page();
     unsigned char* const rest = p1 + page();
-    r.commit(p1, page(), vmem::access::read_write, ec);
-    if (!ec) {
-        fill_pattern(p1, page(), 22);
-        r.protect(p1, page(), vmem::access::read, ec);
-    }
-    if (!ec)
-        r.commit(p0, page(), vmem::access::none, ec);
+    r.commit(p0, page(), vmem::access::none, ec);
     if (!ec)
         r.commit(rest, tail, vmem::access::none, ec);
     if (ec)
@@ -111,10 +126,7 @@ std::string refused_protect_changes_nothing(std::size_t tail) {
     r.protect(r.base(), r.size(), vmem::access::read_write, ec);
     f.expect(ec == std::errc::not_enough_memory,
              "the protect was not refused for lack of memory: " + describe(ec));
-    f.expect(!vmem_probe::can_read(p0), "page 0 became accessible");
-    f.expect(read_only(p1), "page 1 is not read-only any more");
-    f.expect(has_pattern(p1, page(), 22), "page 1 lost its contents");
-    f.expect(!vmem_probe::can_read(rest), "the tail became accessible");
+    expect_pages_kept(f, r, 22);
     f.expect(r.committed_bytes() == r.size(), "committed_bytes() changed");
 
     // Every page is still committed, each with its own access, as vmem knows.

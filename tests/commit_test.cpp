@@ -92,14 +92,6 @@ bool executable(vmem::access a) {
     return a == vmem::access::read_execute || a == vmem::access::read_write_execute;
 }
 
-boost::test_tools::assertion_result code_known(utf::test_unit_id) {
-    vmem::reservation r(page());
-    r.commit(r.base(), page(), vmem::access::read_write);
-    boost::test_tools::assertion_result result(vmem_probe::write_return_42(r.base()));
-    result.message() << "the probe has no machine code for this CPU";
-    return result;
-}
-
 } // namespace
 
 // Code written to a page runs once commit gives the page an executable access, and only then.

@@ -3,6 +3,7 @@
 #define VMEM_TESTS_COMMON_HPP
 
 #include "support/probe.hpp"
+#include "support/sizes.hpp"
 
 #include <vmem/vmem.hpp>
 
@@ -28,16 +29,7 @@ inline std::ostream& boost_test_print_type(std::ostream& os, errc e) {
 
 namespace vmem_test {
 
-inline std::size_t page() {
-    return vmem::page_size();
-}
-inline std::size_t granularity() {
-    return vmem::allocation_granularity();
-}
-
-inline unsigned char* bytes(void* p) {
-    return static_cast<unsigned char*>(p);
-}
+// page(), granularity() and bytes(void*) are in support/sizes.hpp.
 inline unsigned char* bytes(const vmem::reservation& r) {
     return bytes(r.base());
 }
@@ -56,6 +48,15 @@ struct unless_wine {
         return r;
     }
 };
+
+/// A precondition that skips a test, printing why, where the probe has no machine code to run.
+inline boost::test_tools::assertion_result code_known(utf::test_unit_id) {
+    vmem::reservation r(page());
+    r.commit(r.base(), page(), vmem::access::read_write);
+    boost::test_tools::assertion_result result(vmem_probe::write_return_42(r.base()));
+    result.message() << "the probe has no machine code for this CPU";
+    return result;
+}
 
 /// A precondition that skips a test, printing why, where the commit charge cannot be read.
 inline boost::test_tools::assertion_result charge_readable(utf::test_unit_id) {

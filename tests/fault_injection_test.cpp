@@ -69,6 +69,21 @@ struct mixed {
     }
 };
 
+// Sets up the mixed pages, arms `call` to fail for lack of memory, has `refused` make the call
+// over them, and checks that it was refused and changed nothing.
+template <class Refused>
+void refused_over_mixed_pages_changes_nothing(os_call call, Refused refused) {
+    disarm guard;
+    mixed m;
+    const std::vector<page_view> before = look(m.r);
+    const std::size_t book = vmem::testing::bookkeeping_bytes();
+    vmem::testing::fail_os_call(call, out_of_memory);
+    std::error_code ec;
+    refused(m.r, ec);
+    BOOST_TEST(ec == std::errc::not_enough_memory);
+    m.check_unchanged(before, book);
+}
+
 } // namespace
 
 BOOST_AUTO_TEST_SUITE(fault_injection)
@@ -155,53 +170,33 @@ BOOST_AUTO_TEST_CASE(skip_lets_earlier_calls_through) {
 // A failed call changes nothing, whatever mixture of states its range covers: every page keeps
 // its access and contents, committed_bytes() and vmem's bookkeeping stay as they were.
 BOOST_AUTO_TEST_CASE(a_refused_commit_over_mixed_pages_changes_nothing) {
-    disarm guard;
-    mixed m;
-    const std::vector<page_view> before = look(m.r);
-    const std::size_t book = vmem::testing::bookkeeping_bytes();
-    vmem::testing::fail_os_call(os_call::commit, out_of_memory);
-    std::error_code ec;
-    m.r.commit(m.r.base(), m.r.size(), vmem::access::read_write, ec);
-    BOOST_TEST(ec == std::errc::not_enough_memory);
-    m.check_unchanged(before, book);
+    const auto commit = [](vmem::reservation& r, std::error_code& ec) {
+        r.commit(r.base(), r.size(), vmem::access::read_write, ec);
+    };
+    refused_over_mixed_pages_changes_nothing(os_call::commit, commit);
 }
 
 BOOST_AUTO_TEST_CASE(a_refused_protect_over_mixed_pages_changes_nothing) {
-    disarm guard;
-    mixed m;
-    const std::vector<page_view> before = look(m.r);
-    const std::size_t book = vmem::testing::bookkeeping_bytes();
-    vmem::testing::fail_os_call(os_call::protect, out_of_memory);
-    std::error_code ec;
-    m.r.protect(m.r.base(), 4 * page(), vmem::access::read, ec);
-    BOOST_TEST(ec == std::errc::not_enough_memory);
-    m.check_unchanged(before, book);
+    const auto protect = [](vmem::reservation& r, std::error_code& ec) {
+        r.protect(r.base(), 4 * page(), vmem::access::read, ec);
+    };
+    refused_over_mixed_pages_changes_nothing(os_call::protect, protect);
 }
 
 BOOST_AUTO_TEST_CASE(a_refused_decommit_over_mixed_pages_changes_nothing) {
-    disarm guard;
-    mixed m;
-    const std::vector<page_view> before = look(m.r);
-    const std::size_t book = vmem::testing::bookkeeping_bytes();
-    vmem::testing::fail_os_call(os_call::decommit, out_of_memory);
-    std::error_code ec;
-    m.r.decommit(bytes(m.r) + page(), 4 * page(), ec);
-    BOOST_TEST(ec == std::errc::not_enough_memory);
-    m.check_unchanged(before, book);
+    const auto decommit = [](vmem::reservation& r, std::error_code& ec) {
+        r.decommit(bytes(r) + page(), 4 * page(), ec);
+    };
+    refused_over_mixed_pages_changes_nothing(os_call::decommit, decommit);
 }
 
 BOOST_AUTO_TEST_CASE(a_refused_release_over_mixed_pages_changes_nothing) {
-    disarm guard;
-    mixed m;
-    const std::vector<page_view> before = look(m.r);
-    const std::size_t book = vmem::testing::bookkeeping_bytes();
-    void* base = m.r.base();
-    vmem::testing::fail_os_call(os_call::release, out_of_memory);
-    std::error_code ec;
-    m.r.release(ec);
-    BOOST_TEST(ec == std::errc::not_enough_memory);
-    BOOST_TEST(m.r.base() == base);
-    m.check_unchanged(before, book);
+    const auto release = [](vmem::reservation& r, std::error_code& ec) {
+        void* base = r.base();
+        r.release(ec);
+        BOOST_TEST(r.base() == base); // still the owner
+    };
+    refused_over_mixed_pages_changes_nothing(os_call::release, release);
 }
 
 // A refused reserve takes no address space and leaves vmem's bookkeeping as it was, with or

@@ -57,16 +57,6 @@ BOOST_AUTO_TEST_CASE(protect_after_decommit_is_refused) {
     BOOST_TEST(vmem_probe::can_write(r.base()));
 }
 
-namespace {
-boost::test_tools::assertion_result code_known(utf::test_unit_id) {
-    vmem::reservation r(page());
-    r.commit(r.base(), page(), vmem::access::read_write);
-    boost::test_tools::assertion_result result(vmem_probe::write_return_42(r.base()));
-    result.message() << "the probe has no machine code for this CPU";
-    return result;
-}
-} // namespace
-
 // Code written to a page runs after protect gives it an executable access, and only then.
 BOOST_AUTO_TEST_CASE(protect_lets_code_run_exactly_when_the_access_says,
                      *utf::precondition(code_known)) {

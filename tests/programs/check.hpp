@@ -6,6 +6,8 @@
 #ifndef VMEM_TESTS_PROGRAMS_CHECK_HPP
 #define VMEM_TESTS_PROGRAMS_CHECK_HPP
 
+#include "../support/sizes.hpp"
+
 #include <vmem/vmem.hpp>
 
 #include <cstdarg>
@@ -66,18 +68,11 @@ inline void note(const char* what) {
     std::fflush(stdout);
 }
 
-/// The page size and the allocation granularity, for the sizes and offsets the programs use.
-inline std::size_t page() {
-    return vmem::page_size();
-}
-inline std::size_t granularity() {
-    return vmem::allocation_granularity();
-}
-
-/// `p` as bytes, to read, write and offset.
-inline unsigned char* bytes(void* p) {
-    return static_cast<unsigned char*>(p);
-}
+/// The page size and the allocation granularity, for the sizes and offsets the programs use, and
+/// `p` as bytes (shared with the test suite).
+using vmem_test::bytes;
+using vmem_test::granularity;
+using vmem_test::page;
 
 /// True when the OS has nothing mapped at [base, base+size): an exact reservation there
 /// succeeds (and is released again). This sees a leak that vmem's bookkeeping might not.

@@ -17,13 +17,12 @@
 // the reserve takes r, and while the index's memory is being refused it lets T2 go and waits
 // until T2 has committed into r. The registration fails; then a fresh reservation gets r.
 #include "check.hpp"
+#include "pause_in_unlock.hpp" // the registry's unlock, where T2 pauses after its search
 
 #include <atomic>
 #include <cerrno>
-#include <chrono>
 #include <cstdio>
 #include <dlfcn.h>
-#include <pthread.h>
 #include <sys/mman.h>
 #include <sys/types.h>
 #include <system_error>
@@ -31,39 +30,17 @@
 
 namespace {
 
-using namespace programs; // the helpers of check.hpp
+using namespace programs; // the helpers of check.hpp and pause_in_unlock.hpp
 
-// 0: nothing armed; 1: T2 commits; 2: T2 paused after its search; 3: T2 may go; 4: T2 committed.
-std::atomic<int> phase{0};
-thread_local bool is_t2 = false;
+// phase 0: nothing armed; 1: T2 commits; 2: T2 paused after its search; 3: T2 may go; 4: T2
+// committed.
 thread_local bool refuse_index = false;    // on the main thread: refuse the index's memory
 thread_local bool saw_reservation = false; // this reserve's PROT_NONE mapping has been made
 thread_local bool release_t2 = false;      // on refusing, let T2 commit and wait for it
 std::atomic<int> refusals{0};
 std::atomic<bool> t2_committed_while_refused{false};
 
-bool wait_for(int value) {
-    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(5);
-    while (phase.load() < value) {
-        if (std::chrono::steady_clock::now() > deadline)
-            return false;
-        std::this_thread::sleep_for(std::chrono::microseconds(100));
-    }
-    return true;
-}
-
 } // namespace
-
-// The registry's unlock in T2: pause there once, after its search, until the main thread says.
-extern "C" int pthread_rwlock_unlock(pthread_rwlock_t* lock) {
-    using unlock_fn = int (*)(pthread_rwlock_t*);
-    static const auto real = reinterpret_cast<unlock_fn>(dlsym(RTLD_NEXT, "pthread_rwlock_unlock"));
-    const int rc = real(lock);
-    int armed = 1;
-    if (is_t2 && phase.compare_exchange_strong(armed, 2) && !wait_for(3))
-        fail("T2 was not let go");
-    return rc;
-}
 
 extern "C" void* mmap(void* address, size_t size, int prot, int flags, int fd, off_t offset) {
     using mmap_fn = void* (*)(void*, size_t, int, int, int, off_t);
@@ -142,7 +119,7 @@ int main() {
     unsigned char* const p = at(n - 1);
     std::error_code t2_ec;
     std::thread t2([&] {
-        is_t2 = true;
+        pause_in_unlock = true;
         phase = 1;
         vmem::commit(p, page(), vmem::access::read_write, t2_ec);
         phase = 4;

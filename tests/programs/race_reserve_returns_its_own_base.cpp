@@ -9,46 +9,16 @@
 // registration, until the main thread has released A's reservation and reserved again (which
 // takes the record A's release gave back). POSIX only (CMakeLists.txt skips it elsewhere).
 #include "check.hpp"
+#include "pause_in_unlock.hpp" // the registry's unlock, where thread A pauses
 
-#include <atomic>
-#include <chrono>
 #include <cstdio>
-#include <dlfcn.h>
-#include <pthread.h>
 #include <system_error>
 #include <thread>
 
-namespace {
+using namespace programs; // the helpers of check.hpp and pause_in_unlock.hpp
 
-using namespace programs; // the helpers of check.hpp
-
-// 0: nothing armed; 1: thread A reserves; 2: A is paused after the registry's unlock; 3: A may go.
-std::atomic<int> phase{0};
-thread_local bool pause_here = false; // set on thread A only
-
-void wait_for(int value) {
-    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(5);
-    while (phase.load() < value) {
-        if (std::chrono::steady_clock::now() > deadline)
-            fail("the window did not open: phase %d, waiting for %d (is vmem's registry lock "
-                 "still a pthread_rwlock_t?)",
-                 phase.load(), value);
-        std::this_thread::sleep_for(std::chrono::microseconds(100));
-    }
-}
-
-} // namespace
-
-// The registry's unlock in thread A: pause there once, after the lock is given back.
-extern "C" int pthread_rwlock_unlock(pthread_rwlock_t* lock) {
-    using unlock_fn = int (*)(pthread_rwlock_t*);
-    static const auto real = reinterpret_cast<unlock_fn>(dlsym(RTLD_NEXT, "pthread_rwlock_unlock"));
-    const int rc = real(lock);
-    int armed = 1;
-    if (pause_here && phase.compare_exchange_strong(armed, 2))
-        wait_for(3);
-    return rc;
-}
+// phase 0: nothing armed; 1: thread A reserves; 2: A is paused after the registry's unlock; 3: A
+// may go.
 
 int main() {
     const std::size_t size = page();
@@ -62,12 +32,15 @@ int main() {
     void* got = nullptr;
     std::error_code got_ec;
     std::thread a([&] {
-        pause_here = true;
+        pause_in_unlock = true;
         phase = 1;
         got = vmem::reserve(size, exact, got_ec);
-        pause_here = false;
+        pause_in_unlock = false;
     });
-    wait_for(2); // A's reservation is registered; A has not returned yet
+    if (!wait_for(2)) // A's reservation is registered; A has not returned yet
+        fail("the window did not open: phase %d, waiting for 2 (is vmem's registry lock still a "
+             "pthread_rwlock_t?)",
+             phase.load());
     note("thread A paused after registering its reservation");
     std::error_code ec;
     vmem::release(mine, ec); // A's reservation is unowned: this thread may release it
