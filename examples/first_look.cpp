@@ -4,7 +4,8 @@
 #include <cstdio>
 
 int main() {
-    vmem::reservation table(std::size_t{1} << 40); // 1 TiB of address space, no memory
+    // 1 TiB of address space (1 GiB in a 32-bit process), no memory
+    vmem::reservation table(std::size_t{1} << (sizeof(void*) == 8 ? 40 : 30));
     table.commit(table.base(), 1 << 20, vmem::access::read_write); // the first MiB: reads zero
     static_cast<char*>(table.base())[0] = 'v';
     // ... grow by committing more; shrink by decommitting (memory and charge return at once) ...

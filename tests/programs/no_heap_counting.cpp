@@ -323,7 +323,10 @@ void reserve_all_ways() {
     no_heap("reserve: bad alignment", [&] { r = vmem::reserve(page(), bad_alignment, ec); });
     check_error(ec, vmem::errc::invalid_alignment, "reserve: alignment not a power of two");
     no_heap("reserve: huge alignment", [&] { r = vmem::reserve(page(), huge_alignment, ec); });
-    check(ec == std::errc::invalid_argument, "reserve: alignment of half the address space");
+    if (sizeof(void*) == 8) // a 32-bit process may reach 4 GiB, where 2 GiB can be honoured
+        check(ec == std::errc::invalid_argument, "reserve: alignment of half the address space");
+    else if (r != nullptr)
+        vmem::release(r);
     no_heap("reserve: bad placement", [&] { r = vmem::reserve(page(), bad_placement, ec); });
     check_error(ec, vmem::errc::invalid_placement, "reserve: placement(7)");
     no_heap("reserve: exact at null", [&] { r = vmem::reserve(page(), exact_null, ec); });

@@ -139,7 +139,7 @@ public:
 
 // Every block starts with this header, just before the address handed out. 16 bytes keep the
 // address aligned as malloc must (alignof(std::max_align_t) on the platforms built here).
-struct header {
+struct alignas(16) header { // 16 bytes on 32-bit systems too
     std::uint32_t magic;
     std::uint32_t size_class; // small blocks
     std::size_t size;         // usable bytes (small, large) or offset back to the block (aligned)
