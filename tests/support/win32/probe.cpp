@@ -4,7 +4,6 @@
 #include <windows.h>
 #include <psapi.h>
 
-#include <csetjmp>
 #include <cstdint>
 #include <cstring>
 #include <vector>
@@ -48,18 +47,21 @@ bool run_code(int (*function)(), int& result) noexcept {
 
 #else
 
-// GCC has no __try. A vectored exception handler sees the access violation first and jumps back
-// to the probe. __builtin_longjmp does not unwind, which is what leaving a handler needs.
+// GCC and Clang have no __try for MinGW targets. A vectored exception handler sees the access
+// violation first and resumes the thread where the probe captured its context, with every register
+// as it was then (RtlCaptureContext, EXCEPTION_CONTINUE_EXECUTION): the capture returns a second
+// time, with `faulted` set. __builtin_setjmp/longjmp did this before, but Clang's does not restore
+// all of Win64's callee-saved registers (rsi, rdi, xmm6-15), and the caller's state was corrupted.
 // (Boost.Test's execution monitor does not catch access violations in MinGW builds.)
-// volatile: to the compiler the touch cannot jump back, so `probing = true; ... probing = false;`
-// would otherwise lose its first store at -O2.
-thread_local void* landing[5] = {};
-thread_local volatile bool probing = false;
+thread_local CONTEXT* volatile landing = nullptr;
+thread_local volatile bool faulted = false;
 
 LONG CALLBACK on_exception(EXCEPTION_POINTERS* info) {
-    if (probing && info->ExceptionRecord->ExceptionCode == EXCEPTION_ACCESS_VIOLATION) {
-        probing = false;
-        __builtin_longjmp(landing, 1);
+    if (landing != nullptr && info->ExceptionRecord->ExceptionCode == EXCEPTION_ACCESS_VIOLATION) {
+        *info->ContextRecord = *landing;
+        landing = nullptr;
+        faulted = true;
+        return EXCEPTION_CONTINUE_EXECUTION;
     }
     return EXCEPTION_CONTINUE_SEARCH;
 }
@@ -70,35 +72,39 @@ struct handler {
     void* h;
 };
 
-__attribute__((noinline)) bool touch(void* p, bool write) noexcept {
+// Runs action(argument) with the handler armed: false if it raised an access violation. noinline,
+// and nothing but `faulted` is read after the capture's second return.
+template <class Action>
+__attribute__((noinline)) bool guarded(Action action) noexcept {
     static handler installed;
-    if (__builtin_setjmp(landing) != 0)
+    CONTEXT here;
+    faulted = false;
+    RtlCaptureContext(&here);
+    if (faulted)
         return false;
-    probing = true;
-    volatile unsigned char* b = static_cast<volatile unsigned char*>(p);
-    unsigned char v = *b;
-    if (write)
-        *b = v;
-    probing = false;
+    landing = &here;
+    action();
+    landing = nullptr;
     return true;
 }
 
 bool read_byte(const void* p) noexcept {
-    return touch(const_cast<void*>(p), false);
-}
-bool write_byte(void* p) noexcept {
-    return touch(p, true);
+    return guarded([p] { (void)*static_cast<const volatile unsigned char*>(p); });
 }
 
-// As touch, for a call: fetching code from a page without execute access (DEP) raises an access
-// violation too.
-__attribute__((noinline)) bool run_code(int (*function)(), int& result) noexcept {
-    static handler installed;
-    if (__builtin_setjmp(landing) != 0)
+bool write_byte(void* p) noexcept {
+    return guarded([p] {
+        volatile unsigned char* b = static_cast<volatile unsigned char*>(p);
+        *b = *b;
+    });
+}
+
+// Fetching code from a page without execute access (DEP) raises an access violation too.
+bool run_code(int (*function)(), int& result) noexcept {
+    int value = 0;
+    if (!guarded([function, &value] { value = function(); }))
         return false;
-    probing = true;
-    result = function();
-    probing = false;
+    result = value;
     return true;
 }
 
