@@ -112,16 +112,14 @@ constexpr std::size_t top_bit = std::size_t{1} << (sizeof(std::size_t) * 8 - 1);
 std::vector<bad_case> cases_for_64_bit() {
     if (sizeof(void*) < 8)
         return {};
-    const std::uintptr_t high = std::uintptr_t{1} << (sizeof(void*) == 8 ? 62 : 30);
-    const std::uintptr_t kernel = ~std::uintptr_t{0} << (sizeof(void*) == 8 ? 47 : 31);
+    constexpr std::uintptr_t high = std::uintptr_t{1} << (sizeof(void*) == 8 ? 62 : 30);
+    constexpr std::uintptr_t kernel = ~std::uintptr_t{0} << (sizeof(void*) == 8 ? 47 : 31);
     return {
         {"reserve exactly at 2^62 (non-canonical)",
-         [high](world&, std::error_code& ec) { try_reserve(granularity(), exactly(at(high)), ec); },
+         [](world&, std::error_code& ec) { try_reserve(granularity(), exactly(at(high)), ec); },
          errc::address_unavailable},
         {"reserve exactly at 0xFFFF800000000000 (kernel space)",
-         [kernel](world&, std::error_code& ec) {
-             try_reserve(granularity(), exactly(at(kernel)), ec);
-         },
+         [](world&, std::error_code& ec) { try_reserve(granularity(), exactly(at(kernel)), ec); },
          errc::address_unavailable},
         {"reserve with an alignment of the top address bit",
          [](world&, std::error_code& ec) { try_reserve(page(), aligned(top_bit), ec); },
