@@ -213,12 +213,18 @@ elseif(STEP STREQUAL "exports")
   elseif(dll AND OBJDUMP AND CXXFILT)
     list(GET dll 0 lib)
     run(WHAT "read the export table" COMMAND ${OBJDUMP} -p ${lib})
-    # The table runs from its heading to the next empty line.
-    string(REGEX MATCH "\\[Ordinal/Name Pointer\\] Table[^\n]*\n(([^\n]+\n)*)" table
-      "${run_output}")
-    set(table "${CMAKE_MATCH_1}")
-    string(REGEX MATCHALL "\\[ *[0-9]+\\] [^\n]+" entries "${table}")
-    list(TRANSFORM entries REPLACE "^\\[ *[0-9]+\\] " "")
+    # The table runs from its heading to the next empty line. GNU objdump: "[Ordinal/Name Pointer]
+    # Table", then "[   0] name"; llvm-objdump (Clang's toolchain): "Ordinal RVA Name", then
+    # "1 0x3ee0 name".
+    if(run_output MATCHES "\\[Ordinal/Name Pointer\\] Table[^\n]*\n(([^\n]+\n)*)")
+      string(REGEX MATCHALL "\\[ *[0-9]+\\] [^\n]+" entries "${CMAKE_MATCH_1}")
+      list(TRANSFORM entries REPLACE "^\\[ *[0-9]+\\] " "")
+    elseif(run_output MATCHES "\n *Ordinal +RVA +Name *\n(([^\n]+\n)*)")
+      string(REGEX MATCHALL "[0-9]+ +0x[0-9a-fA-F]+ +[^\n]+" entries "${CMAKE_MATCH_1}")
+      list(TRANSFORM entries REPLACE "^[0-9]+ +0x[0-9a-fA-F]+ +" "")
+    else()
+      message(FATAL_ERROR "no export table in what ${OBJDUMP} -p printed:\n${run_output}")
+    endif()
     run(WHAT "demangle" COMMAND ${CXXFILT} ${entries})
     set(names "${run_output}")
   elseif(dll)
