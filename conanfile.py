@@ -77,5 +77,7 @@ class VmemConan(ConanFile):
         self.cpp_info.libs = ["vmem"]
         if self.options.shared:
             self.cpp_info.defines = ["VMEM_DYN_LINK"]
-        if self.settings.os in ("Linux", "FreeBSD"):
-            self.cpp_info.system_libs = ["pthread"]  # the registry's std::mutex
+        # POSIX: the registry's lock is a pthread rwlock (libpthread before glibc 2.34, and on the
+        # BSDs). Windows needs nothing: vmem's locks are SRWLOCKs from kernel32.
+        if self.settings.os in ("Linux", "FreeBSD", "NetBSD", "OpenBSD"):
+            self.cpp_info.system_libs = ["pthread"]

@@ -51,5 +51,12 @@ endforeach()
 if(BUILD_SHARED_LIBS)
   string(APPEND VMEM_PC_EXTRA_CFLAGS " -DVMEM_DYN_LINK")
 endif()
+# What a static vmem needs besides (pkg-config --static): the thread library, as Threads::Threads
+# resolved it here ("-pthread"; nothing where the C library has the pthread functions and the flag
+# is not needed).
+set(VMEM_PC_LIBS_PRIVATE "")
+if(VMEM_NEEDS_THREADS AND CMAKE_THREAD_LIBS_INIT)
+  set(VMEM_PC_LIBS_PRIVATE " ${CMAKE_THREAD_LIBS_INIT}")
+endif()
 configure_file(cmake/vmem.pc.in ${PROJECT_BINARY_DIR}/vmem.pc @ONLY)
 install(FILES ${PROJECT_BINARY_DIR}/vmem.pc DESTINATION ${_vmem_pc_dir})
