@@ -21,6 +21,8 @@ std::size_t allocation_granularity() noexcept;
 bool native_aligned_reserve(bool allowed) noexcept;
 commit_accounting accounting() noexcept;
 bool commit_charged_when_writable() noexcept;
+/// Whether the OS lets a commit or protect make private memory writable and executable at once.
+bool write_execute() noexcept;
 
 /// One past the highest address a program can map (the top of the user address space). An
 /// address at or above it can never be reserved.

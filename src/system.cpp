@@ -21,6 +21,7 @@ capabilities query_capabilities() noexcept {
     c.native_aligned_reserve = detail::os::native_aligned_reserve(detail::native_aligned_allowed());
     c.accounting = detail::os::accounting();
     c.commit_charged_when_writable = detail::os::commit_charged_when_writable();
+    c.write_execute = detail::os::write_execute();
     return c;
 }
 

@@ -17,7 +17,7 @@ struct announce {
             std::cout << " (Wine " << vmem_probe::wine_version() << ")";
         std::cout << ": page " << c.page_size << ", granularity " << c.allocation_granularity
                   << ", native aligned reserve " << (c.native_aligned_reserve ? "yes" : "no")
-                  << std::endl;
+                  << ", write+execute " << (c.write_execute ? "allowed" : "refused") << std::endl;
     }
 };
 

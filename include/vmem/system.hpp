@@ -39,6 +39,17 @@ struct capabilities {
     /// access::read takes no charge and a later protect to a writable access takes it (and is
     /// where running out shows). False on Windows: commit takes the charge whatever the access.
     bool commit_charged_when_writable;
+    /// A commit or protect with access::read_write_execute is allowed by this system. Where it is
+    /// false such a commit or protect fails with the OS's error and changes nothing.
+    /// Portability: found once, by making one fresh page read-write-execute the way commit does
+    /// (POSIX: mprotect of a PROT_NONE private mapping to PROT_READ | PROT_WRITE | PROT_EXEC;
+    /// Windows: VirtualAlloc MEM_COMMIT with PAGE_EXECUTE_READWRITE). False on macOS on Apple
+    /// silicon (EACCES outside MAP_JIT) and on OpenBSD unless the program may break W^X
+    /// (wxneeded, on a wxallowed file system); read_execute is allowed there. Also false where a
+    /// policy forbids new executable memory altogether (SELinux without execmem, Linux's
+    /// memory-deny-write-execute, Windows's dynamic-code mitigation ACG), which refuses
+    /// read_execute too; this field does not report that.
+    bool write_execute;
 };
 
 /// Reads the capabilities of the running system (cheap after the first call, apart from the

@@ -67,6 +67,37 @@ bool commit_charged_when_writable() noexcept {
     return true;
 }
 
+// Asked the way commit meets it: a fresh PROT_NONE private page made read-write-execute by
+// mprotect. Refused by macOS on Apple silicon outside MAP_JIT (EACCES), OpenBSD's W^X (ENOTSUP,
+// mprotect(2)), FreeBSD with vm.allow_wx=0, NetBSD's PaX MPROTECT (EACCES), SELinux without
+// execmem and Linux's memory-deny-write-execute (EACCES). Any error but a shortage counts as a
+// refusal. OpenBSD's kern.wxabort, a debugging setting that is off by default, would turn the
+// refusal into SIGABRT.
+bool write_execute() noexcept {
+    // 0: not known yet, 1: refused, 2: allowed. An atomic rather than a guarded static (see
+    // page_size); racing first calls probe alike and store the same answer.
+    static std::atomic<int> known{0};
+    int k = known.load(std::memory_order_relaxed);
+    if (k == 0) {
+        const int saved_errno = errno;
+        const std::size_t page = page_size();
+        void* p = mmap(nullptr, page, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+        if (p == MAP_FAILED) {
+            errno = saved_errno;
+            return true; // no page to ask with: not an answer, so ask again next time
+        }
+        const bool allowed = mprotect(p, page, PROT_READ | PROT_WRITE | PROT_EXEC) == 0;
+        const int error = errno;
+        munmap(p, page);
+        errno = saved_errno;
+        if (!allowed && (error == ENOMEM || error == EAGAIN))
+            return true; // short of memory, not a refusal of W+X: ask again next time
+        k = allowed ? 2 : 1;
+        known.store(k, std::memory_order_relaxed);
+    }
+    return k == 2;
+}
+
 } // namespace vmem::detail::os
 
 namespace vmem::detail::os {
@@ -96,8 +127,8 @@ std::uintptr_t main_stack() noexcept {
     if (const unsigned long at = getauxval(AT_EXECFN))
         return at;
 #endif
-    volatile char on_stack = 0; // elsewhere: the caller's stack, the best there is
-    return reinterpret_cast<std::uintptr_t>(&on_stack);
+    // Elsewhere: the caller's stack, the best there is.
+    return reinterpret_cast<std::uintptr_t>(__builtin_frame_address(0));
 }
 
 std::uintptr_t find_address_limit() noexcept {

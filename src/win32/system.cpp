@@ -62,4 +62,34 @@ bool commit_charged_when_writable() noexcept {
     return false;
 }
 
+// Asked the way commit meets it: one page reserved, then committed PAGE_EXECUTE_READWRITE. Windows
+// allows it unless a process mitigation policy forbids dynamic code (ProhibitDynamicCode, ACG),
+// which fails it with ERROR_DYNAMIC_CODE_BLOCKED. Trying it needs nothing newer than
+// VirtualAlloc, where GetProcessMitigationPolicy would need Windows 8, and also answers for any
+// other rule that refuses the commit.
+bool write_execute() noexcept {
+    // 0: not known yet, 1: refused, 2: allowed. Not a guarded static (see facts()); racing first
+    // calls probe alike and store the same answer.
+    static std::atomic<int> known{0};
+    int k = known.load(std::memory_order_relaxed);
+    if (k == 0) {
+        const DWORD saved_error = GetLastError();
+        const std::size_t page = facts().page;
+        void* p = VirtualAlloc(nullptr, page, MEM_RESERVE, PAGE_NOACCESS);
+        if (p == nullptr) {
+            SetLastError(saved_error);
+            return true; // no page to ask with: not an answer, so ask again next time
+        }
+        const bool allowed = VirtualAlloc(p, page, MEM_COMMIT, PAGE_EXECUTE_READWRITE) != nullptr;
+        const DWORD error = GetLastError();
+        VirtualFree(p, 0, MEM_RELEASE);
+        SetLastError(saved_error);
+        if (!allowed && (error == ERROR_COMMITMENT_LIMIT || error == ERROR_NOT_ENOUGH_MEMORY))
+            return true; // short of commit, not a refusal of W+X: ask again next time
+        k = allowed ? 2 : 1;
+        known.store(k, std::memory_order_relaxed);
+    }
+    return k == 2;
+}
+
 } // namespace vmem::detail::os
