@@ -66,6 +66,15 @@ inline boost::test_tools::assertion_result charge_readable(utf::test_unit_id) {
     return r;
 }
 
+// A precondition that skips a test, printing why, where the probe cannot read the process's
+// resident memory (it can on Linux, macOS, Windows, FreeBSD, NetBSD and OpenBSD).
+inline boost::test_tools::assertion_result resident_readable(utf::test_unit_id) {
+    boost::test_tools::assertion_result r(vmem_probe::process_resident_bytes().has_value());
+    r.message() << "the process's resident memory cannot be read on "
+                << vmem_probe::platform_name();
+    return r;
+}
+
 /// True when every byte of [p, p+n) equals `value`.
 inline bool all_equal(const void* p, std::size_t n, unsigned char value) {
     const unsigned char* b = static_cast<const unsigned char*>(p);

@@ -55,7 +55,7 @@ BOOST_AUTO_TEST_CASE(resident_memory_of_the_range_drops_at_once) {
     BOOST_TEST(*vmem_probe::resident_bytes(r.base(), size) == 0u);
 }
 
-BOOST_AUTO_TEST_CASE(process_resident_memory_drops_at_once) {
+BOOST_AUTO_TEST_CASE(process_resident_memory_drops_at_once, *utf::precondition(resident_readable)) {
     const std::size_t size = std::size_t{64} << 20;
     vmem::reservation r(size);
     r.commit(r.base(), size, vmem::access::read_write);

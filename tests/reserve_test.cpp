@@ -218,6 +218,7 @@ boost::test_tools::assertion_result needs_64_bit(utf::test_unit_id) {
     return r;
 }
 constexpr std::size_t tib = std::size_t{1} << (sizeof(void*) == 8 ? 40 : 20);
+
 } // namespace
 
 // vmem's bookkeeping comes from the OS, never from the heap (vmem::testing::bookkeeping_bytes
@@ -274,7 +275,7 @@ BOOST_AUTO_TEST_CASE(one_tebibyte_costs_vmem_a_few_hundred_bytes_until_used,
 }
 
 BOOST_AUTO_TEST_CASE(one_tebibyte_costs_the_process_almost_no_memory,
-                     *utf::precondition(needs_64_bit) *
+                     *utf::precondition(needs_64_bit) * utf::precondition(resident_readable) *
                          utf::precondition(unless_wine{
                              "Wine keeps a byte of state per reserved page (256 MiB for 1 TiB), "
                              "Windows none"})) {

@@ -22,6 +22,15 @@
 #if defined(__linux__)
 #include <sched.h>
 #include <sys/mount.h>
+#elif defined(__APPLE__)
+#include <mach/mach.h>
+#elif defined(__FreeBSD__)
+#include <sys/param.h>
+#include <sys/sysctl.h>
+#include <sys/user.h>
+#elif defined(__NetBSD__) || defined(__OpenBSD__)
+#include <sys/param.h>
+#include <sys/sysctl.h>
 #endif
 
 namespace vmem_probe {
@@ -92,6 +101,22 @@ bool without_fault(F touch) noexcept {
     return ok;
 }
 
+// mincore as the system declares it: Linux takes `unsigned char*` for the vector, macOS and the
+// BSDs `char*`, and the address is `void*`, `const void*` or (older systems) `caddr_t`. The
+// parameter types are deduced from mincore itself, so one call compiles against every prototype
+// (C++17 deduces through glibc's noexcept too). Each entry is one byte whatever its type.
+template <class Address, class Length, class Vector>
+int call_mincore(int (*system_mincore)(Address, Length, Vector*), const void* addr,
+                 std::size_t length, unsigned char* vec) noexcept {
+    static_assert(sizeof(Vector) == 1, "mincore reports one byte per page");
+    return system_mincore(static_cast<Address>(const_cast<void*>(addr)),
+                          static_cast<Length>(length), reinterpret_cast<Vector*>(vec));
+}
+
+int page_states(const void* addr, std::size_t length, unsigned char* vec) noexcept {
+    return call_mincore(&::mincore, addr, length, vec);
+}
+
 } // namespace
 
 bool can_read(const void* p) noexcept {
@@ -112,13 +137,7 @@ std::optional<std::size_t> resident_bytes(const void* p, std::size_t size) {
     const auto first = reinterpret_cast<std::uintptr_t>(p) & ~(page - 1);
     const auto last = (reinterpret_cast<std::uintptr_t>(p) + size + page - 1) & ~(page - 1);
     std::vector<unsigned char> in_core((last - first) / page);
-#if defined(__APPLE__)
-    using vec_t = char;
-#else
-    using vec_t = unsigned char;
-#endif
-    if (mincore(reinterpret_cast<void*>(first), last - first,
-                reinterpret_cast<vec_t*>(in_core.data())) != 0)
+    if (page_states(reinterpret_cast<const void*>(first), last - first, in_core.data()) != 0)
         return std::nullopt;
     std::size_t n = 0;
     for (unsigned char c : in_core)
@@ -128,10 +147,46 @@ std::optional<std::size_t> resident_bytes(const void* p, std::size_t size) {
 
 std::optional<std::size_t> process_resident_bytes() {
 #if defined(__linux__)
+    // proc(5): the second field of statm is the resident set, in pages.
     std::ifstream statm("/proc/self/statm");
     std::size_t total = 0, resident = 0;
     if (statm >> total >> resident)
         return resident * os_page_size();
+#elif defined(__APPLE__)
+    // MACH_TASK_BASIC_INFO gives resident_size in bytes (mach/task_info.h).
+    mach_task_basic_info_data_t info{};
+    mach_msg_type_number_t count = MACH_TASK_BASIC_INFO_COUNT;
+    if (task_info(mach_task_self(), MACH_TASK_BASIC_INFO, reinterpret_cast<task_info_t>(&info),
+                  &count) == KERN_SUCCESS)
+        return static_cast<std::size_t>(info.resident_size);
+#elif defined(__FreeBSD__)
+    // kern.proc.pid.<pid>: one struct kinfo_proc (sys/user.h); ki_rssize is in pages.
+    int mib[] = {CTL_KERN, KERN_PROC, KERN_PROC_PID, static_cast<int>(getpid())};
+    struct kinfo_proc info {};
+    std::size_t length = sizeof(info);
+    if (sysctl(mib, 4, &info, &length, nullptr, 0) == 0 && length >= sizeof(info))
+        return static_cast<std::size_t>(info.ki_rssize) * os_page_size();
+#elif defined(__NetBSD__) || defined(__OpenBSD__)
+    // NetBSD's kern.proc2 and OpenBSD's kern.proc take two more levels, the size of one element
+    // and how many are wanted, and give struct kinfo_proc2 (NetBSD) or struct kinfo_proc
+    // (OpenBSD, the same layout renamed); p_vm_rssize is in pages.
+#if defined(__NetBSD__)
+    using process_info = struct kinfo_proc2;
+    const int which = KERN_PROC2;
+#else
+    using process_info = struct kinfo_proc;
+    const int which = KERN_PROC;
+#endif
+    int mib[] = {CTL_KERN,
+                 which,
+                 KERN_PROC_PID,
+                 static_cast<int>(getpid()),
+                 static_cast<int>(sizeof(process_info)),
+                 1};
+    process_info info{};
+    std::size_t length = sizeof(info);
+    if (sysctl(mib, 6, &info, &length, nullptr, 0) == 0 && length >= sizeof(info))
+        return static_cast<std::size_t>(info.p_vm_rssize) * os_page_size();
 #endif
     return std::nullopt;
 }
@@ -198,6 +253,10 @@ std::string platform_name() {
     return "macos";
 #elif defined(__FreeBSD__)
     return "freebsd";
+#elif defined(__NetBSD__)
+    return "netbsd";
+#elif defined(__OpenBSD__)
+    return "openbsd";
 #else
     return "posix";
 #endif
@@ -275,13 +334,9 @@ bool is_unmapped(const void* p, std::size_t size) noexcept {
     const std::size_t page = os_page_size();
     const auto first = reinterpret_cast<std::uintptr_t>(p) & ~(page - 1);
     const auto last = reinterpret_cast<std::uintptr_t>(p) + size;
-#if defined(__APPLE__)
-    char in_core = 0;
-#else
     unsigned char in_core = 0;
-#endif
     for (std::uintptr_t at = first; at < last; at += page) {
-        if (mincore(reinterpret_cast<void*>(at), page, &in_core) == 0 || errno != ENOMEM)
+        if (page_states(reinterpret_cast<const void*>(at), page, &in_core) == 0 || errno != ENOMEM)
             return false; // mapped (mincore works on any mapping, even PROT_NONE)
     }
     return true;
