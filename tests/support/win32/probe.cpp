@@ -52,7 +52,16 @@ bool run_code(int (*function)(), int& result) noexcept {
 // as it was then (RtlCaptureContext, EXCEPTION_CONTINUE_EXECUTION): the capture returns a second
 // time, with `faulted` set. __builtin_setjmp/longjmp did this before, but Clang's does not restore
 // all of Win64's callee-saved registers (rsi, rdi, xmm6-15), and the caller's state was corrupted.
+// (32-bit x86 keeps __builtin_setjmp; see below.)
 // (Boost.Test's execution monitor does not catch access violations in MinGW builds.)
+struct handler {
+    explicit handler(PVECTORED_EXCEPTION_HANDLER on) : h(AddVectoredExceptionHandler(1, on)) {}
+    ~handler() { RemoveVectoredExceptionHandler(h); }
+    void* h;
+};
+
+#if defined(_WIN64)
+
 thread_local CONTEXT* volatile landing = nullptr;
 thread_local volatile bool faulted = false;
 
@@ -66,17 +75,11 @@ LONG CALLBACK on_exception(EXCEPTION_POINTERS* info) {
     return EXCEPTION_CONTINUE_SEARCH;
 }
 
-struct handler {
-    handler() : h(AddVectoredExceptionHandler(1, on_exception)) {}
-    ~handler() { RemoveVectoredExceptionHandler(h); }
-    void* h;
-};
-
-// Runs action(argument) with the handler armed: false if it raised an access violation. noinline,
-// and nothing but `faulted` is read after the capture's second return.
+// Runs action() with the handler armed: false if it raised an access violation. noinline, and
+// nothing but `faulted` is read after the capture's second return.
 template <class Action>
 __attribute__((noinline)) bool guarded(Action action) noexcept {
-    static handler installed;
+    static handler installed(on_exception);
     CONTEXT here;
     faulted = false;
     RtlCaptureContext(&here);
@@ -87,6 +90,36 @@ __attribute__((noinline)) bool guarded(Action action) noexcept {
     landing = nullptr;
     return true;
 }
+
+#else
+
+// 32-bit x86: RtlCaptureContext there records its caller's caller (the context as if the caller
+// had returned), so it cannot mark a point to resume at; GCC's __builtin_setjmp/longjmp, which
+// does not unwind, does (its i386 form restores what the caller needs). `probing` is volatile: to
+// the compiler the touch cannot jump back, and the first store would be lost at -O2.
+thread_local void* landing[5] = {};
+thread_local volatile bool probing = false;
+
+LONG CALLBACK on_exception(EXCEPTION_POINTERS* info) {
+    if (probing && info->ExceptionRecord->ExceptionCode == EXCEPTION_ACCESS_VIOLATION) {
+        probing = false;
+        __builtin_longjmp(landing, 1);
+    }
+    return EXCEPTION_CONTINUE_SEARCH;
+}
+
+template <class Action>
+__attribute__((noinline)) bool guarded(Action action) noexcept {
+    static handler installed(on_exception);
+    if (__builtin_setjmp(landing) != 0)
+        return false;
+    probing = true;
+    action();
+    probing = false;
+    return true;
+}
+
+#endif
 
 bool read_byte(const void* p) noexcept {
     return guarded([p] { (void)*static_cast<const volatile unsigned char*>(p); });
