@@ -51,6 +51,7 @@ class VmemConan(ConanFile):
         tc = CMakeToolchain(self)
         tc.cache_variables["VMEM_BUILD_TESTS"] = False
         tc.cache_variables["VMEM_BUILD_EXAMPLES"] = False
+        tc.cache_variables["VMEM_BUILD_TOOLS"] = False  # vmem-info: tools/ is not exported
         tc.cache_variables["VMEM_INSTALL"] = True
         tc.generate()
         CMakeDeps(self).generate()

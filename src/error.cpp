@@ -46,6 +46,22 @@ public:
                    "and it cannot be adopted twice (detach() gives ownership up)";
         case errc::invalid_placement:
             return "not a vmem::placement value";
+        case errc::invalid_option:
+            return "a reserve or commit option is outside its enum, or the options contradict "
+                   "each other";
+        case errc::guard_page:
+            return "the range holds guard pages; only decommit turns them back into reserved pages";
+        case errc::not_supported:
+            return "not available on this system (see vmem::query_capabilities())";
+        case errc::huge_pages_unavailable:
+            return "huge pages were required but are not available now (no free pool pages, no "
+                   "privilege, or transparent huge pages off)";
+        case errc::mapping_limit:
+            return "out of kernel mappings: the process has as many as vm.max_map_count allows "
+                   "(raise it, or split the address space less: fewer differing ranges)";
+        case errc::process_limit:
+            return "a limit on this process refused the memory (RLIMIT_AS or RLIMIT_DATA: see "
+                   "ulimit -v / -d), not the system's commit limit";
         }
         return "unknown vmem error";
     }
@@ -56,9 +72,18 @@ public:
     }
 
     std::error_condition default_error_condition(int value) const noexcept override {
-        if (value == static_cast<int>(errc::address_unavailable))
+        switch (static_cast<errc>(value)) {
+        case errc::address_unavailable:
+        case errc::huge_pages_unavailable:
             return {value, *this};
-        return std::errc::invalid_argument; // every other code is a caller's mistake
+        case errc::not_supported:
+            return std::errc::not_supported;
+        case errc::mapping_limit:
+        case errc::process_limit:
+            return std::errc::not_enough_memory; // what the OS said, told apart
+        default:
+            return std::errc::invalid_argument; // every other code is a caller's mistake
+        }
     }
 };
 

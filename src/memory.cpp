@@ -17,21 +17,22 @@ std::error_code out_of_memory() noexcept {
 // page of the cut back as the runs say it was: committed pages get their access again, reserved
 // pages are mapped reserved again (which frees anything the kernel committed there). Errors are
 // ignored: this is already the error path, and each call only undoes what the refused one did.
-void put_back_reserved(void* p, std::size_t size) noexcept {
+void put_back_reserved(void* p, std::size_t size, const os::mapping_traits& t) noexcept {
     std::error_code ignored;
-    if (!os::decommit(p, size, ignored))
+    if (!os::decommit(p, size, t, ignored))
         os::protect(p, size, access::none, ignored); // at least no access, as reserved
 }
 
-void put_back_pages(const run_map::cut& c) noexcept {
-    run_map::for_each_piece(c, [](std::uintptr_t lo, std::uintptr_t hi, bool committed, access a) {
-        void* p = reinterpret_cast<void*>(lo);
-        std::error_code ignored;
-        if (committed)
-            os::protect(p, hi - lo, a, ignored);
-        else
-            put_back_reserved(p, hi - lo);
-    });
+void put_back_pages(const run_map::cut& c, const os::mapping_traits& t) noexcept {
+    run_map::for_each_piece(
+        c, [&t](std::uintptr_t lo, std::uintptr_t hi, bool committed, access a) {
+            void* p = reinterpret_cast<void*>(lo);
+            std::error_code ignored;
+            if (committed && a != guard_access) // guard ranges are refused before any change
+                os::protect(p, hi - lo, a, ignored);
+            else if (!committed)
+                put_back_reserved(p, hi - lo, t);
+        });
 }
 
 // The seam, then the spare nodes that let the change be recorded once the OS has made it.
@@ -73,20 +74,24 @@ bool page_range(const void* addr, std::size_t size, const access* a, std::uintpt
     return true;
 }
 
-void commit_locked(record& r, std::uintptr_t lo, std::uintptr_t hi, access a,
-                   std::error_code& ec) noexcept {
+void commit_unclassified(record& r, std::uintptr_t lo, std::uintptr_t hi, access a,
+                         std::error_code& ec) noexcept {
     if (!ready(r, testing::os_call::commit, ec))
         return;
     void* const p = reinterpret_cast<void*>(lo);
     // Fast paths: the range is all reserved, or lies in one committed run.
     run* last = r.runs.last_below(hi);
     const bool reserved = last == nullptr || last->hi <= lo;
+    if (!reserved && last->a == guard_access) {
+        ec = errc::guard_page;
+        return;
+    }
     if (reserved || (last->lo <= lo && hi <= last->hi && (last->a == a || last->lo == lo))) {
         if (!os::commit(p, hi - lo, a, ec)) {
             if (os::partial_failures()) { // put back what the kernel may have changed
                 std::error_code ignored;
                 if (reserved)
-                    put_back_reserved(p, hi - lo);
+                    put_back_reserved(p, hi - lo, r.traits);
                 else
                     os::protect(p, hi - lo, last->a, ignored);
             }
@@ -112,9 +117,14 @@ void commit_locked(record& r, std::uintptr_t lo, std::uintptr_t hi, access a,
         return;
     }
     const run_map::cut c = r.runs.isolate(lo, hi);
+    if (run_map::holds_guard(c)) {
+        r.runs.put_back(c);
+        ec = errc::guard_page;
+        return;
+    }
     if (!os::commit(p, hi - lo, a, ec)) {
         if (os::partial_failures())
-            put_back_pages(c);
+            put_back_pages(c, r.traits);
         r.runs.put_back(c);
         return;
     }
@@ -124,8 +134,8 @@ void commit_locked(record& r, std::uintptr_t lo, std::uintptr_t hi, access a,
     ec.clear();
 }
 
-void decommit_locked(record& r, std::uintptr_t lo, std::uintptr_t hi,
-                     std::error_code& ec) noexcept {
+void decommit_unclassified(record& r, std::uintptr_t lo, std::uintptr_t hi,
+                           std::error_code& ec) noexcept {
     if (!ready(r, testing::os_call::decommit, ec))
         return;
     // One system call that replaces the whole range or, refused, leaves it as it was: Linux checks
@@ -137,18 +147,19 @@ void decommit_locked(record& r, std::uintptr_t lo, std::uintptr_t hi,
     run* last = r.runs.last_below(hi);
     const bool reserved = last == nullptr || last->hi <= lo;
     if (reserved || (last->lo == lo && last->hi == hi)) {
-        if (!os::decommit(p, hi - lo, ec))
+        if (!os::decommit(p, hi - lo, r.traits, ec))
             return;
         if (!reserved) {
+            const std::size_t gone = last->a == guard_access ? 0 : hi - lo;
             r.runs.remove(last);
-            r.committed.store(r.committed.load(std::memory_order_relaxed) - (hi - lo),
+            r.committed.store(r.committed.load(std::memory_order_relaxed) - gone,
                               std::memory_order_relaxed);
         }
         ec.clear();
         return;
     }
     const run_map::cut c = r.runs.isolate(lo, hi);
-    if (!os::decommit(p, hi - lo, ec)) {
+    if (!os::decommit(p, hi - lo, r.traits, ec)) {
         r.runs.put_back(c);
         return;
     }
@@ -158,8 +169,8 @@ void decommit_locked(record& r, std::uintptr_t lo, std::uintptr_t hi,
     ec.clear();
 }
 
-void protect_locked(record& r, std::uintptr_t lo, std::uintptr_t hi, access a,
-                    std::error_code& ec) noexcept {
+void protect_unclassified(record& r, std::uintptr_t lo, std::uintptr_t hi, access a,
+                          std::error_code& ec) noexcept {
     if (!r.runs.prepare()) {
         ec = out_of_memory();
         return;
@@ -167,6 +178,10 @@ void protect_locked(record& r, std::uintptr_t lo, std::uintptr_t hi, access a,
     void* const p = reinterpret_cast<void*>(lo);
     // Fast path: the range lies in one committed run, and is all of it or keeps its access.
     run* last = r.runs.last_below(hi);
+    if (last != nullptr && last->hi > lo && last->a == guard_access) {
+        ec = errc::guard_page;
+        return;
+    }
     if (last != nullptr && last->lo <= lo && hi <= last->hi &&
         (last->a == a || (last->lo == lo && last->hi == hi))) {
         if (injected_failure(testing::os_call::protect, ec))
@@ -183,9 +198,11 @@ void protect_locked(record& r, std::uintptr_t lo, std::uintptr_t hi, access a,
         return;
     }
     const run_map::cut c = r.runs.isolate(lo, hi);
-    if (!run_map::covers(c)) { // Windows refuses reserved pages; so do we, everywhere
+    if (!run_map::covers(c) || run_map::holds_guard(c)) {
+        // Windows refuses reserved pages; so do we, everywhere. Guard pages stay guards.
+        const bool guard = run_map::holds_guard(c);
         r.runs.put_back(c);
-        ec = errc::not_committed;
+        ec = guard ? errc::guard_page : errc::not_committed;
         return;
     }
     if (injected_failure(testing::os_call::protect, ec)) {
@@ -194,12 +211,166 @@ void protect_locked(record& r, std::uintptr_t lo, std::uintptr_t hi, access a,
     }
     if (!os::protect(p, hi - lo, a, ec)) {
         if (os::partial_failures())
-            put_back_pages(c);
+            put_back_pages(c, r.traits);
         r.runs.put_back(c);
         return;
     }
     r.runs.replace(c, true, a);
     ec.clear();
+}
+
+void commit_locked(record& r, std::uintptr_t lo, std::uintptr_t hi, access a,
+                   std::error_code& ec) noexcept {
+    commit_unclassified(r, lo, hi, a, ec);
+    if (ec)
+        os::classify_out_of_memory(ec, hi - lo);
+}
+
+void decommit_locked(record& r, std::uintptr_t lo, std::uintptr_t hi,
+                     std::error_code& ec) noexcept {
+    decommit_unclassified(r, lo, hi, ec);
+    if (ec)
+        os::classify_out_of_memory(ec, hi - lo);
+}
+
+void protect_locked(record& r, std::uintptr_t lo, std::uintptr_t hi, access a,
+                    std::error_code& ec) noexcept {
+    protect_unclassified(r, lo, hi, a, ec);
+    if (ec)
+        os::classify_out_of_memory(ec, hi - lo);
+}
+
+namespace {
+
+// The committed pages of [lo, hi) with no guard among them: the precondition of discard, lock and
+// make_executable. Fills `access_out` with the one access they all have, or access::none when
+// they differ. On error `ec` is set and the map is as it was.
+bool committed_throughout(record& r, std::uintptr_t lo, std::uintptr_t hi, bool& one_access,
+                          access& access_out, std::error_code& ec) noexcept {
+    run* last = r.runs.last_below(hi);
+    if (last != nullptr && last->lo <= lo && hi <= last->hi) { // one run: no cut needed
+        if (last->a == guard_access) {
+            ec = errc::guard_page;
+            return false;
+        }
+        one_access = true;
+        access_out = last->a;
+        return true;
+    }
+    if (!r.runs.prepare()) {
+        ec = out_of_memory();
+        return false;
+    }
+    const run_map::cut c = r.runs.isolate(lo, hi);
+    const bool covered = run_map::covers(c);
+    const bool guard = run_map::holds_guard(c);
+    one_access = true;
+    bool first = true;
+    run_map::for_each_piece(c, [&](std::uintptr_t, std::uintptr_t, bool, access a) {
+        if (first)
+            access_out = a;
+        else if (a != access_out)
+            one_access = false;
+        first = false;
+    });
+    r.runs.put_back(c);
+    if (guard || !covered) {
+        ec = guard ? errc::guard_page : errc::not_committed;
+        return false;
+    }
+    return true;
+}
+
+} // namespace
+
+void commit_options_locked(record& r, std::uintptr_t lo, std::uintptr_t hi, access a,
+                           const commit_options& o, std::error_code& ec) noexcept {
+    if (!o.prefault) {
+        commit_locked(r, lo, hi, a, ec);
+        return;
+    }
+    // Commit, then populate; a refused populate puts the range back as it was (its contents
+    // were not changed: populating never writes).
+    if (!r.runs.prepare()) {
+        ec = out_of_memory();
+        return;
+    }
+    const run_map::cut before = r.runs.isolate(lo, hi);
+    if (run_map::holds_guard(before)) {
+        r.runs.put_back(before);
+        ec = errc::guard_page;
+        return;
+    }
+    if (injected_failure(testing::os_call::commit, ec)) {
+        r.runs.put_back(before);
+        return;
+    }
+    void* const p = reinterpret_cast<void*>(lo);
+    bool done = os::commit(p, hi - lo, a, ec);
+    if (done)
+        done = !injected_failure(testing::os_call::prefault, ec) && os::prefault(p, hi - lo, a, ec);
+    if (!done) {
+        put_back_pages(before, r.traits); // also what a partly applied commit changed
+        r.runs.put_back(before);
+        os::classify_out_of_memory(ec, hi - lo);
+        return;
+    }
+    const std::size_t had = r.runs.replace(before, true, a);
+    r.committed.store(r.committed.load(std::memory_order_relaxed) + (hi - lo) - had,
+                      std::memory_order_relaxed);
+    ec.clear();
+}
+
+void discard_locked(record& r, std::uintptr_t lo, std::uintptr_t hi, std::error_code& ec) noexcept {
+    bool one = false;
+    access a = access::none;
+    if (!committed_throughout(r, lo, hi, one, a, ec))
+        return;
+    if (injected_failure(testing::os_call::discard, ec))
+        return;
+    // Nothing to put back on failure: discarding only lets contents go, which is what was asked.
+    if (!os::discard(reinterpret_cast<void*>(lo), hi - lo, ec))
+        return;
+    ec.clear();
+}
+
+void guard_locked(record& r, std::uintptr_t lo, std::uintptr_t hi, std::error_code& ec) noexcept {
+    if (!r.runs.prepare()) {
+        ec = out_of_memory();
+        return;
+    }
+    if (injected_failure(testing::os_call::guard, ec))
+        return;
+    const run_map::cut c = r.runs.isolate(lo, hi);
+    if (!os::guard(reinterpret_cast<void*>(lo), hi - lo, r.traits, ec)) {
+        r.runs.put_back(c);
+        os::classify_out_of_memory(ec, hi - lo);
+        return;
+    }
+    const std::size_t had = r.runs.replace(c, true, guard_access);
+    r.committed.store(r.committed.load(std::memory_order_relaxed) - had, std::memory_order_relaxed);
+    ec.clear();
+}
+
+void lock_locked(record& r, std::uintptr_t lo, std::uintptr_t hi, bool lock,
+                 std::error_code& ec) noexcept {
+    bool one = false;
+    access a = access::none;
+    if (!committed_throughout(r, lo, hi, one, a, ec))
+        return;
+    if (injected_failure(lock ? testing::os_call::lock : testing::os_call::unlock, ec))
+        return;
+    void* const p = reinterpret_cast<void*>(lo);
+    if (!(lock ? os::lock(p, hi - lo, ec) : os::unlock(p, hi - lo, ec)))
+        return;
+    ec.clear();
+}
+
+void make_executable_locked(record& r, std::uintptr_t lo, std::uintptr_t hi,
+                            std::error_code& ec) noexcept {
+    protect_locked(r, lo, hi, access::read_execute, ec);
+    if (!ec)
+        os::flush_instruction_cache(reinterpret_cast<void*>(lo), hi - lo);
 }
 
 void throw_if(const std::error_code& ec, const char* what) {
@@ -216,7 +387,9 @@ using detail::throw_if;
 
 void* reserve(std::size_t size, const reserve_options& options, std::error_code& ec) noexcept {
     void* base = nullptr;
-    detail::reserve_record(size, options.address, options.at, options.alignment, false, base, ec);
+    detail::reserve_record(size, options, false, base, ec);
+    if (ec)
+        detail::os::classify_out_of_memory(ec, size);
     return base;
 }
 
@@ -267,6 +440,96 @@ void protect(void* addr, std::size_t size, access a) {
     std::error_code ec;
     protect(addr, size, a, ec);
     throw_if(ec, "vmem::protect");
+}
+
+void commit(void* addr, std::size_t size, access a, const commit_options& options,
+            std::error_code& ec) noexcept {
+    std::uintptr_t lo, hi;
+    if (!page_range(addr, size, &a, lo, hi, ec))
+        return;
+    if (detail::locked_record r = detail::lock_range(lo, hi, ec))
+        detail::commit_options_locked(*r.get(), lo, hi, a, options, ec);
+}
+
+void commit(void* addr, std::size_t size, access a, const commit_options& options) {
+    std::error_code ec;
+    commit(addr, size, a, options, ec);
+    throw_if(ec, "vmem::commit");
+}
+
+void discard(void* addr, std::size_t size, std::error_code& ec) noexcept {
+    std::uintptr_t lo, hi;
+    if (!page_range(addr, size, nullptr, lo, hi, ec))
+        return;
+    if (detail::locked_record r = detail::lock_range(lo, hi, ec))
+        detail::discard_locked(*r.get(), lo, hi, ec);
+}
+
+void discard(void* addr, std::size_t size) {
+    std::error_code ec;
+    discard(addr, size, ec);
+    throw_if(ec, "vmem::discard");
+}
+
+void guard(void* addr, std::size_t size, std::error_code& ec) noexcept {
+    std::uintptr_t lo, hi;
+    if (!page_range(addr, size, nullptr, lo, hi, ec))
+        return;
+    if (detail::locked_record r = detail::lock_range(lo, hi, ec))
+        detail::guard_locked(*r.get(), lo, hi, ec);
+}
+
+void guard(void* addr, std::size_t size) {
+    std::error_code ec;
+    guard(addr, size, ec);
+    throw_if(ec, "vmem::guard");
+}
+
+void lock(void* addr, std::size_t size, std::error_code& ec) noexcept {
+    std::uintptr_t lo, hi;
+    if (!page_range(addr, size, nullptr, lo, hi, ec))
+        return;
+    if (detail::locked_record r = detail::lock_range(lo, hi, ec))
+        detail::lock_locked(*r.get(), lo, hi, true, ec);
+}
+
+void lock(void* addr, std::size_t size) {
+    std::error_code ec;
+    lock(addr, size, ec);
+    throw_if(ec, "vmem::lock");
+}
+
+void unlock(void* addr, std::size_t size, std::error_code& ec) noexcept {
+    std::uintptr_t lo, hi;
+    if (!page_range(addr, size, nullptr, lo, hi, ec))
+        return;
+    if (detail::locked_record r = detail::lock_range(lo, hi, ec))
+        detail::lock_locked(*r.get(), lo, hi, false, ec);
+}
+
+void unlock(void* addr, std::size_t size) {
+    std::error_code ec;
+    unlock(addr, size, ec);
+    throw_if(ec, "vmem::unlock");
+}
+
+void make_executable(void* addr, std::size_t size, std::error_code& ec) noexcept {
+    std::uintptr_t lo, hi;
+    if (!page_range(addr, size, nullptr, lo, hi, ec))
+        return;
+    if (detail::locked_record r = detail::lock_range(lo, hi, ec))
+        detail::make_executable_locked(*r.get(), lo, hi, ec);
+}
+
+void make_executable(void* addr, std::size_t size) {
+    std::error_code ec;
+    make_executable(addr, size, ec);
+    throw_if(ec, "vmem::make_executable");
+}
+
+void flush_instruction_cache(const void* addr, std::size_t size) noexcept {
+    if (addr != nullptr && size != 0)
+        detail::os::flush_instruction_cache(addr, size);
 }
 
 void release(void* base, std::error_code& ec) noexcept {

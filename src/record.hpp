@@ -12,6 +12,7 @@
 #define VMEM_SRC_RECORD_HPP
 
 #include "lock.hpp"
+#include "platform.hpp"
 #include "run_map.hpp"
 
 #include <vmem/access.hpp>
@@ -34,6 +35,7 @@ struct record {
     bool live = false;                     // a reservation of the OS's that vmem has not released
     bool owned = false;                    // a vmem::reservation owns it
     std::atomic<std::size_t> committed{0}; // bytes; read without the lock
+    os::mapping_traits traits;             // what every mapping of it carries (set at reserve)
     run_map runs;
     record* next_free = nullptr; // in the pool's free chain
 
@@ -69,8 +71,8 @@ private:
 /// Reserves and registers: a live record, owned as asked, or null with `ec` set; `base` is the
 /// reservation's base (read it from here: an unowned record may be released and reused by
 /// another thread as soon as this returns). Every check of reserve's arguments happens here.
-record* reserve_record(std::size_t size, void* address, placement at, std::size_t alignment,
-                       bool owned, void*& base, std::error_code& ec) noexcept;
+record* reserve_record(std::size_t size, const reserve_options& options, bool owned, void*& base,
+                       std::error_code& ec) noexcept;
 
 /// The live record whose base is `base`, locked; or empty with errc::null_address, not_reserved
 /// or not_reservation_base.
@@ -92,6 +94,18 @@ void commit_locked(record& r, std::uintptr_t lo, std::uintptr_t hi, access a,
 void decommit_locked(record& r, std::uintptr_t lo, std::uintptr_t hi, std::error_code& ec) noexcept;
 void protect_locked(record& r, std::uintptr_t lo, std::uintptr_t hi, access a,
                     std::error_code& ec) noexcept;
+/// The operations of issue 9 on a locked, live record (see memory.hpp for each contract).
+void commit_options_locked(record& r, std::uintptr_t lo, std::uintptr_t hi, access a,
+                           const commit_options& o, std::error_code& ec) noexcept;
+void discard_locked(record& r, std::uintptr_t lo, std::uintptr_t hi, std::error_code& ec) noexcept;
+void guard_locked(record& r, std::uintptr_t lo, std::uintptr_t hi, std::error_code& ec) noexcept;
+void lock_locked(record& r, std::uintptr_t lo, std::uintptr_t hi, bool lock,
+                 std::error_code& ec) noexcept;
+void make_executable_locked(record& r, std::uintptr_t lo, std::uintptr_t hi,
+                            std::error_code& ec) noexcept;
+
+/// What huge pages the locked, live `r` got (vmem::huge_page_status).
+huge_page_report huge_page_report_locked(const record& r) noexcept;
 
 /// Checks (addr, size) and rounds it outward to pages: null, zero size, wrap-around; then the
 /// access, if `a` is not null. Does not look at reservations. Every operation checks in this
@@ -108,6 +122,11 @@ inline bool injected_failure(testing::os_call call, std::error_code& ec) noexcep
 }
 /// Whether aligned reserves may use the OS's one-call path (testing::use_native_aligned_reserve).
 bool native_aligned_allowed() noexcept;
+
+/// The live reservation holding `p` (searched under the registry's shared lock, not locked):
+/// true with its [base, end), or false when `p` lies in none. A snapshot: it may be released as
+/// soon as this returns.
+bool reservation_holding(std::uintptr_t p, std::uintptr_t& base, std::uintptr_t& end) noexcept;
 
 /// The bytes the registry and the records hold.
 std::size_t registry_bookkeeping_bytes() noexcept;

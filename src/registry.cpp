@@ -222,6 +222,16 @@ bool is_power_of_two(std::size_t n) noexcept {
     return n != 0 && (n & (n - 1)) == 0;
 }
 
+bool valid_huge(huge_pages h) noexcept {
+    return h == huge_pages::os_default || h == huge_pages::never || h == huge_pages::prefer ||
+           h == huge_pages::require;
+}
+
+bool valid_fork(fork_policy f) noexcept {
+    return f == fork_policy::inherit || f == fork_policy::dont_fork ||
+           f == fork_policy::zero_on_fork;
+}
+
 } // namespace
 
 locked_record lock_base(void* base, std::error_code& ec) noexcept {
@@ -277,9 +287,12 @@ locked_record lock_range(std::uintptr_t lo, std::uintptr_t hi, std::error_code& 
     return held;
 }
 
-record* reserve_record(std::size_t size, void* address, placement at, std::size_t alignment,
-                       bool owned, void*& base_out, std::error_code& ec) noexcept {
+record* reserve_record(std::size_t size, const reserve_options& options, bool owned,
+                       void*& base_out, std::error_code& ec) noexcept {
     base_out = nullptr;
+    void* const address = options.address;
+    const placement at = options.at;
+    std::size_t alignment = options.alignment;
     if (size == 0) {
         ec = errc::zero_size;
         return nullptr;
@@ -298,6 +311,16 @@ record* reserve_record(std::size_t size, void* address, placement at, std::size_
         ec = errc::invalid_alignment;
         return nullptr;
     }
+    // The other options: each value in its enum, then the combinations that contradict.
+    if (options.commit && !is_valid(options.commit_access)) {
+        ec = errc::invalid_access;
+        return nullptr;
+    }
+    if (!valid_huge(options.huge) || !valid_fork(options.fork) ||
+        (options.prefault && !options.commit)) {
+        ec = errc::invalid_option;
+        return nullptr;
+    }
     const std::size_t page = os::page_size();
     // No reservation can be larger than the user address space, on any platform.
     if (size > limit || size > SIZE_MAX - (page - 1) || ((size + page - 1) & ~(page - 1)) > limit) {
@@ -307,8 +330,15 @@ record* reserve_record(std::size_t size, void* address, placement at, std::size_
     size = (size + page - 1) & ~(page - 1);
     if (alignment < os::allocation_granularity())
         alignment = os::allocation_granularity();
-    // The over-reservation an aligned reserve may need must fit in a size_t too.
-    if (size > SIZE_MAX - alignment) {
+    // What the OS can give for these options: a fork policy it lacks is not_supported, huge pages
+    // it cannot give are huge_pages_unavailable for `require`; huge pages may raise the size
+    // and the alignment.
+    os::mapping_traits traits;
+    if (!os::plan_mapping(options, traits, size, alignment, ec))
+        return nullptr;
+    // The over-reservation an aligned reserve may need must fit in a size_t too, as must the size
+    // rounded to huge pages.
+    if (size > limit || size > SIZE_MAX - alignment) {
         ec = errc::size_overflow;
         return nullptr;
     }
@@ -335,27 +365,53 @@ record* reserve_record(std::size_t size, void* address, placement at, std::size_
         return nullptr;
     }
     const bool native = native_aligned_allowed();
+    const access* const commit = options.commit ? &options.commit_access : nullptr;
     void* base = nullptr;
-    if (hint != 0)
-        base = os::reserve(reinterpret_cast<void*>(hint), size, alignment, native, ec);
-    // placement::prefer: whatever kept the address from us, try anywhere; if memory is short,
-    // that attempt reports it.
-    if (base == nullptr && !exact)
-        base = os::reserve(nullptr, size, alignment, native, ec);
+    {
+        // Held across the system calls: a thread that found this record in an earlier life
+        // waits here, and the spare run nodes recording the commit are ready before it is made.
+        locked_record held(r);
+        if (commit != nullptr && !r->runs.prepare()) {
+            ec = std::make_error_code(std::errc::not_enough_memory);
+        } else {
+            os::mapping_traits got = traits;
+            if (hint != 0)
+                base = os::reserve(reinterpret_cast<void*>(hint), size, alignment, native, got,
+                                   commit, ec);
+            // placement::prefer: whatever kept the address from us, try anywhere; if memory is
+            // short, that attempt reports it.
+            if (base == nullptr && !exact) {
+                got = traits;
+                base = os::reserve(nullptr, size, alignment, native, got, commit, ec);
+            }
+            // Prefault: populate the whole reservation now, or fail as a whole.
+            std::error_code ignored;
+            if (base != nullptr && options.prefault &&
+                !os::prefault(base, size, options.commit_access, ec)) {
+                os::release(base, size, ignored);
+                base = nullptr;
+            }
+            if (base != nullptr) {
+                const auto b = reinterpret_cast<std::uintptr_t>(base);
+                r->base = b;
+                r->size = size;
+                r->owned = owned;
+                r->traits = got;
+                if (commit != nullptr)
+                    r->runs.add(b, b + size, *commit, nullptr);
+                r->committed.store(commit != nullptr ? size : 0, std::memory_order_relaxed);
+                r->live = true;
+            } else {
+                r->runs.clear();
+            }
+        }
+    }
     if (base == nullptr) {
         the_registry.records.deallocate(r);
         return nullptr;
     }
 
     const auto b = reinterpret_cast<std::uintptr_t>(base);
-    {
-        locked_record held(r); // a thread that found this record in an earlier life may wait here
-        r->base = b;
-        r->size = size;
-        r->owned = owned;
-        r->committed.store(0, std::memory_order_relaxed);
-        r->live = true;
-    }
     bool registered;
     {
         std::lock_guard<shared_mutex> hold(the_registry.lock);
@@ -402,6 +458,17 @@ bool release_locked(record& r, std::error_code& ec) noexcept {
 
 void free_record(record* r) noexcept {
     the_registry.records.deallocate(r);
+}
+
+bool reservation_holding(std::uintptr_t p, std::uintptr_t& base, std::uintptr_t& end) noexcept {
+    the_registry.lock.lock_shared();
+    const entry* e = the_registry.by_base.find(p);
+    if (e != nullptr) {
+        base = e->base;
+        end = e->end;
+    }
+    the_registry.lock.unlock_shared();
+    return e != nullptr;
 }
 
 std::size_t registry_bookkeeping_bytes() noexcept {

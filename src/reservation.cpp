@@ -40,8 +40,9 @@ reservation::reservation(std::size_t size, const reserve_options& options) {
 reservation::reservation(std::size_t size, const reserve_options& options,
                          std::error_code& ec) noexcept {
     void* base; // owned: nobody else can release it, so record_->base stays this
-    record_ = detail::reserve_record(size, options.address, options.at, options.alignment, true,
-                                     base, ec);
+    record_ = detail::reserve_record(size, options, true, base, ec);
+    if (ec)
+        detail::os::classify_out_of_memory(ec, size);
 }
 
 reservation::reservation(reservation&& other) noexcept : record_(other.record_) {
@@ -138,6 +139,91 @@ void reservation::protect(void* addr, std::size_t size, access a) {
     throw_if(ec, "vmem::reservation::protect");
 }
 
+void reservation::commit(void* addr, std::size_t size, access a, const commit_options& options,
+                         std::error_code& ec) noexcept {
+    std::uintptr_t lo, hi;
+    if (!inside(record_, addr, size, &a, lo, hi, ec))
+        return;
+    detail::locked_record r(record_);
+    detail::commit_options_locked(*record_, lo, hi, a, options, ec);
+}
+
+void reservation::commit(void* addr, std::size_t size, access a, const commit_options& options) {
+    std::error_code ec;
+    commit(addr, size, a, options, ec);
+    throw_if(ec, "vmem::reservation::commit");
+}
+
+void reservation::discard(void* addr, std::size_t size, std::error_code& ec) noexcept {
+    std::uintptr_t lo, hi;
+    if (!inside(record_, addr, size, nullptr, lo, hi, ec))
+        return;
+    detail::locked_record r(record_);
+    detail::discard_locked(*record_, lo, hi, ec);
+}
+
+void reservation::discard(void* addr, std::size_t size) {
+    std::error_code ec;
+    discard(addr, size, ec);
+    throw_if(ec, "vmem::reservation::discard");
+}
+
+void reservation::guard(void* addr, std::size_t size, std::error_code& ec) noexcept {
+    std::uintptr_t lo, hi;
+    if (!inside(record_, addr, size, nullptr, lo, hi, ec))
+        return;
+    detail::locked_record r(record_);
+    detail::guard_locked(*record_, lo, hi, ec);
+}
+
+void reservation::guard(void* addr, std::size_t size) {
+    std::error_code ec;
+    guard(addr, size, ec);
+    throw_if(ec, "vmem::reservation::guard");
+}
+
+void reservation::lock(void* addr, std::size_t size, std::error_code& ec) noexcept {
+    std::uintptr_t lo, hi;
+    if (!inside(record_, addr, size, nullptr, lo, hi, ec))
+        return;
+    detail::locked_record r(record_);
+    detail::lock_locked(*record_, lo, hi, true, ec);
+}
+
+void reservation::lock(void* addr, std::size_t size) {
+    std::error_code ec;
+    lock(addr, size, ec);
+    throw_if(ec, "vmem::reservation::lock");
+}
+
+void reservation::unlock(void* addr, std::size_t size, std::error_code& ec) noexcept {
+    std::uintptr_t lo, hi;
+    if (!inside(record_, addr, size, nullptr, lo, hi, ec))
+        return;
+    detail::locked_record r(record_);
+    detail::lock_locked(*record_, lo, hi, false, ec);
+}
+
+void reservation::unlock(void* addr, std::size_t size) {
+    std::error_code ec;
+    unlock(addr, size, ec);
+    throw_if(ec, "vmem::reservation::unlock");
+}
+
+void reservation::make_executable(void* addr, std::size_t size, std::error_code& ec) noexcept {
+    std::uintptr_t lo, hi;
+    if (!inside(record_, addr, size, nullptr, lo, hi, ec))
+        return;
+    detail::locked_record r(record_);
+    detail::make_executable_locked(*record_, lo, hi, ec);
+}
+
+void reservation::make_executable(void* addr, std::size_t size) {
+    std::error_code ec;
+    make_executable(addr, size, ec);
+    throw_if(ec, "vmem::reservation::make_executable");
+}
+
 void reservation::release(std::error_code& ec) noexcept {
     if (record_ == nullptr) {
         ec = errc::empty_reservation;
@@ -158,6 +244,24 @@ void reservation::release() {
     std::error_code ec;
     release(ec);
     throw_if(ec, "vmem::reservation::release");
+}
+
+huge_page_report reservation::huge_page_status(std::error_code& ec) const noexcept {
+    if (record_ == nullptr) {
+        ec = errc::empty_reservation;
+        return {};
+    }
+    detail::locked_record r(record_);
+    huge_page_report h = detail::huge_page_report_locked(*record_);
+    ec.clear();
+    return h;
+}
+
+huge_page_report reservation::huge_page_status() const {
+    std::error_code ec;
+    huge_page_report h = huge_page_status(ec);
+    throw_if(ec, "vmem::reservation::huge_page_status");
+    return h;
 }
 
 void* reservation::detach() noexcept {

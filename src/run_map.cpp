@@ -188,7 +188,7 @@ void run_map::put_back(const cut& c) noexcept {
 
 std::size_t run_map::replace(const cut& c, bool committed, access a) noexcept {
     std::size_t old = 0;
-    in_order(c.mid, [&](const run* r) { old += r->hi - r->lo; });
+    in_order(c.mid, [&](const run* r) { old += r->a == guard_access ? 0 : r->hi - r->lo; });
     give_tree(c.mid);
     run* mid = nullptr;
     if (committed) {
@@ -212,6 +212,12 @@ bool run_map::covers(const cut& c) noexcept {
         at = r->hi;
     });
     return whole && at == c.hi;
+}
+
+bool run_map::holds_guard(const cut& c) noexcept {
+    bool guard = false;
+    in_order(c.mid, [&](const run* r) { guard = guard || r->a == guard_access; });
+    return guard;
 }
 
 run* run_map::last_below(std::uintptr_t x) const noexcept {

@@ -16,6 +16,11 @@
 
 namespace vmem::detail {
 
+/// The access recorded for guard pages (vmem::guard): not one of vmem::access's values, so no
+/// caller can ask for it. A guard run is neither committed (it is not in committed_bytes) nor
+/// reserved (commit, protect, discard and lock refuse it); decommit makes it reserved.
+constexpr access guard_access = static_cast<access>(0x80);
+
 struct run {
     std::uintptr_t lo = 0, hi = 0; // [lo, hi), page-aligned
     access a = access::none;
@@ -51,12 +56,14 @@ public:
     /// Puts the cut back unchanged.
     void put_back(const cut& c) noexcept;
 
-    /// Puts the cut back with [lo, hi) committed with access `a` (committed) or reserved.
-    /// Returns the committed bytes `mid` held.
+    /// Puts the cut back with [lo, hi) committed with access `a` (committed; guard_access makes
+    /// guard pages) or reserved. Returns the committed bytes `mid` held (guard pages not counted).
     std::size_t replace(const cut& c, bool committed, access a) noexcept;
 
     /// True when `mid` covers all of [lo, hi).
     static bool covers(const cut& c) noexcept;
+    /// True when `mid` holds guard pages.
+    static bool holds_guard(const cut& c) noexcept;
 
     /// Calls f(lo, hi, committed, access) for each committed run and each reserved gap of the
     /// cut, in address order.

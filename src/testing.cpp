@@ -14,7 +14,7 @@ std::atomic<bool> seam_armed{false};
 
 namespace {
 
-constexpr std::size_t kinds = 5;
+constexpr std::size_t kinds = static_cast<std::size_t>(testing::os_call::prefault) + 1;
 
 struct seam {
     std::atomic<bool>& armed = seam_armed; // the fast path: one relaxed load when nothing is armed

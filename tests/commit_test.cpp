@@ -2,6 +2,7 @@
 #include "common.hpp"
 
 #include "support/boost_test_data.hpp"
+#include "support/oracle.hpp"
 
 #include <algorithm>
 #include <ostream>
@@ -60,6 +61,9 @@ BOOST_AUTO_TEST_CASE(covers_every_page_the_range_intersects) {
     BOOST_TEST(vmem_probe::can_write(bytes(r) + 3 * page() - 1));
     BOOST_TEST(!vmem_probe::can_read(bytes(r) + 3 * page()));
     BOOST_TEST(r.committed_bytes() == 2 * page());
+    vmem_oracle::page_model model(4); // the OS agrees, run by run
+    model.commit(1, 2, vmem::access::read_write);
+    BOOST_TEST(vmem_oracle::agrees(r, model));
 }
 
 BOOST_AUTO_TEST_CASE(recommitting_keeps_the_contents) {
@@ -77,6 +81,9 @@ BOOST_AUTO_TEST_CASE(recommitting_sets_the_new_access) {
     r.commit(r.base(), r.size(), vmem::access::read_write);
     fill_pattern(r.base(), r.size(), 4);
     r.commit(r.base(), r.size(), vmem::access::read);
+    vmem_oracle::page_model model(2); // the OS agrees, run by run
+    model.commit(0, 2, vmem::access::read);
+    BOOST_TEST(vmem_oracle::agrees(r, model));
     BOOST_TEST(vmem_probe::can_read(r.base()));
     BOOST_TEST(!vmem_probe::can_write(r.base()));
     BOOST_TEST(has_pattern(r.base(), r.size(), 4));

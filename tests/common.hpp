@@ -66,6 +66,14 @@ inline boost::test_tools::assertion_result charge_readable(utf::test_unit_id) {
     return r;
 }
 
+/// A precondition that skips a test, printing why, where there is no fork (Windows).
+inline boost::test_tools::assertion_result can_fork(utf::test_unit_id) {
+    boost::test_tools::assertion_result r(
+        vmem_probe::run_in_child([](void*) { return std::string(); }, nullptr).has_value());
+    r.message() << "no fork here (the child's limits are tried on POSIX only)";
+    return r;
+}
+
 // A precondition that skips a test, printing why, where the probe cannot read the process's
 // resident memory (it can on Linux, macOS, Windows, FreeBSD, NetBSD and OpenBSD).
 inline boost::test_tools::assertion_result resident_readable(utf::test_unit_id) {

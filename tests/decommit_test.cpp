@@ -1,5 +1,6 @@
 // vmem tests: decommit.
 #include "common.hpp"
+#include "support/oracle.hpp"
 
 #include <atomic>
 #include <chrono>
@@ -17,6 +18,10 @@ BOOST_AUTO_TEST_CASE(decommitted_pages_fault) {
     BOOST_TEST(!vmem_probe::can_read(bytes(r) + page()));
     BOOST_TEST(!vmem_probe::can_write(bytes(r) + 2 * page() - 1));
     BOOST_TEST(r.committed_bytes() == 3 * page());
+    vmem_oracle::page_model model(4); // the OS agrees, run by run
+    model.commit(0, 4, vmem::access::read_write);
+    model.decommit(1, 1);
+    BOOST_TEST(vmem_oracle::agrees(r, model));
 }
 
 BOOST_AUTO_TEST_CASE(neighbouring_pages_keep_their_contents) {
@@ -24,6 +29,10 @@ BOOST_AUTO_TEST_CASE(neighbouring_pages_keep_their_contents) {
     r.commit(r.base(), r.size(), vmem::access::read_write);
     fill_pattern(r.base(), r.size(), 8);
     r.decommit(bytes(r) + page(), 2 * page());
+    vmem_oracle::page_model model(4); // the OS agrees, run by run
+    model.commit(0, 4, vmem::access::read_write);
+    model.decommit(1, 2);
+    BOOST_TEST(vmem_oracle::agrees(r, model));
     BOOST_TEST(has_pattern(r.base(), page(), 8));
     // The last page holds the pattern from offset 3 pages on.
     const unsigned char* last = bytes(r) + 3 * page();

@@ -262,7 +262,8 @@ BOOST_AUTO_TEST_CASE(arming_with_no_error_is_refused_and_arms_nothing) {
 
 BOOST_AUTO_TEST_CASE(arming_an_operation_that_does_not_exist_is_refused) {
     disarm guard;
-    for (int kind : {5, 6, 255, -1}) {
+    constexpr int past_the_last = static_cast<int>(os_call::prefault) + 1;
+    for (int kind : {past_the_last, past_the_last + 1, 255, -1}) {
         std::error_code ec;
         vmem::testing::fail_os_call(static_cast<os_call>(kind), out_of_memory, 0, ec);
         BOOST_TEST(ec == std::errc::invalid_argument, "os_call(" << kind << ")");

@@ -1,7 +1,9 @@
 // vmem tests: a random sequence of operations, checked after every step against a plain model of
-// each page's state, through vmem's answers and through the probe. It exercises every way runs of
-// committed pages split and merge.
+// each page's state, through vmem's answers, through the probe, and through the second oracle
+// (support/oracle.hpp: what vmem::query says the OS holds, run by run). It exercises every way runs
+// of committed pages split and merge.
 #include "common.hpp"
+#include "support/oracle.hpp"
 
 #include <algorithm>
 #include <cstdint>
@@ -16,6 +18,7 @@ BOOST_AUTO_TEST_CASE(random_operations_agree_with_a_page_model) {
     const std::size_t pages = 48;
     vmem::reservation r(pages * page());
     std::vector<bool> committed(pages, false);
+    vmem_oracle::page_model oracle_model(pages);
     std::mt19937 random(20261125); // fixed: the same sequence on every platform and run
     for (int step = 0; step < 300; ++step) {
         const std::size_t first = random() % pages;
@@ -28,11 +31,13 @@ BOOST_AUTO_TEST_CASE(random_operations_agree_with_a_page_model) {
             BOOST_TEST_REQUIRE(!ec, "step " << step << ": commit: " << ec.message());
             for (std::size_t i = first; i < first + count; ++i)
                 committed[i] = true;
+            oracle_model.commit(first, count, vmem::access::read_write);
         } else if (op == 1) {
             r.decommit(at, count * page(), ec);
             BOOST_TEST_REQUIRE(!ec, "step " << step << ": decommit: " << ec.message());
             for (std::size_t i = first; i < first + count; ++i)
                 committed[i] = false;
+            oracle_model.decommit(first, count);
         } else {
             bool all = true;
             for (std::size_t i = first; i < first + count; ++i)
@@ -49,6 +54,7 @@ BOOST_AUTO_TEST_CASE(random_operations_agree_with_a_page_model) {
                                "step " << step << ": page " << i);
         }
         BOOST_TEST_REQUIRE(r.committed_bytes() == expected, "step " << step);
+        BOOST_TEST_REQUIRE(vmem_oracle::agrees(r, oracle_model), "step " << step);
     }
 }
 
@@ -61,6 +67,7 @@ BOOST_AUTO_TEST_CASE(random_accesses_agree_with_a_page_model) {
     vmem::reservation r(pages * page());
     // -1: reserved; otherwise the index into `accesses` of the page's access.
     std::vector<int> state(pages, -1);
+    vmem_oracle::page_model oracle_model(pages);
     std::mt19937 random(20261126);
     const std::size_t bookkeeping_before = vmem::testing::bookkeeping_bytes();
     std::size_t bookkeeping_most = 0;
@@ -80,11 +87,13 @@ BOOST_AUTO_TEST_CASE(random_accesses_agree_with_a_page_model) {
             BOOST_TEST_REQUIRE(!ec, "step " << step << ": commit: " << ec.message());
             for (std::size_t i = first; i < first + count; ++i)
                 state[i] = a;
+            oracle_model.commit(first, count, accesses[a]);
         } else if (op == 1) {
             r.decommit(at, count * page(), ec);
             BOOST_TEST_REQUIRE(!ec, "step " << step << ": decommit: " << ec.message());
             for (std::size_t i = first; i < first + count; ++i)
                 state[i] = -1;
+            oracle_model.decommit(first, count);
         } else {
             bool all = true;
             for (std::size_t i = first; i < first + count; ++i)
@@ -92,9 +101,11 @@ BOOST_AUTO_TEST_CASE(random_accesses_agree_with_a_page_model) {
             r.protect(at, count * page(), accesses[a], ec);
             BOOST_TEST_REQUIRE((ec == vmem::errc::not_committed) == !all,
                                "step " << step << ": protect answered " << ec.message());
-            if (all)
+            if (all) {
                 for (std::size_t i = first; i < first + count; ++i)
                     state[i] = a;
+                oracle_model.protect(first, count, accesses[a]);
+            }
         }
         std::size_t expected = 0;
         for (std::size_t i = 0; i < pages; ++i) {
@@ -106,6 +117,7 @@ BOOST_AUTO_TEST_CASE(random_accesses_agree_with_a_page_model) {
                                "step " << step << ": page " << i << " writable");
         }
         BOOST_TEST_REQUIRE(r.committed_bytes() == expected, "step " << step);
+        BOOST_TEST_REQUIRE(vmem_oracle::agrees(r, oracle_model), "step " << step);
         bookkeeping_most =
             std::max(bookkeeping_most, vmem::testing::bookkeeping_bytes() - bookkeeping_before);
     }

@@ -1,5 +1,6 @@
 // vmem tests: protect.
 #include "common.hpp"
+#include "support/oracle.hpp"
 
 using namespace vmem_test;
 
@@ -14,6 +15,10 @@ BOOST_AUTO_TEST_CASE(read_only_pages_refuse_writes_and_keep_their_contents) {
     BOOST_TEST(!vmem_probe::can_write(r.base()));
     BOOST_TEST(vmem_probe::can_write(bytes(r) + page())); // the neighbour is untouched
     BOOST_TEST(has_pattern(r.base(), r.size(), 11));
+    vmem_oracle::page_model model(2); // the OS agrees, run by run
+    model.commit(0, 1, vmem::access::read);
+    model.commit(1, 1, vmem::access::read_write);
+    BOOST_TEST(vmem_oracle::agrees(r, model));
 }
 
 BOOST_AUTO_TEST_CASE(no_access_faults_and_restoring_access_shows_the_same_contents) {
@@ -45,6 +50,9 @@ BOOST_AUTO_TEST_CASE(a_range_partly_reserved_is_refused_whole) {
     BOOST_TEST(vmem_probe::can_write(bytes(r) + page())); // not half-applied
     BOOST_TEST(!vmem_probe::can_read(bytes(r) + 2 * page()));
     BOOST_TEST(has_pattern(r.base(), 2 * page(), 13));
+    vmem_oracle::page_model model(3); // the OS agrees, run by run: nothing changed
+    model.commit(0, 2, vmem::access::read_write);
+    BOOST_TEST(vmem_oracle::agrees(r, model));
 }
 
 BOOST_AUTO_TEST_CASE(protect_after_decommit_is_refused) {
@@ -55,6 +63,9 @@ BOOST_AUTO_TEST_CASE(protect_after_decommit_is_refused) {
     vmem::protect(r.base(), r.size(), vmem::access::read, ec);
     BOOST_TEST(ec == vmem::errc::not_committed);
     BOOST_TEST(vmem_probe::can_write(r.base()));
+    vmem_oracle::page_model model(2); // the OS agrees, run by run: nothing changed
+    model.commit(0, 1, vmem::access::read_write);
+    BOOST_TEST(vmem_oracle::agrees(r, model));
 }
 
 // Code written to a page runs after protect gives it an executable access, and only then. Where

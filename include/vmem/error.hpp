@@ -6,8 +6,9 @@
 // Codes come from three places:
 // - vmem::error_category() ("vmem"): the caller broke the contract (values of vmem::errc). They
 //   are detected before any system call (or, for address_unavailable, classified after it)
-//   identically on every platform. All but address_unavailable compare equal to
-//   std::errc::invalid_argument.
+//   identically on every platform. They compare equal to std::errc::invalid_argument, except
+//   address_unavailable, not_supported (std::errc::not_supported) and the two limits the OS
+//   reports as out of memory, mapping_limit and process_limit (std::errc::not_enough_memory).
 // - POSIX: std::system_category() holding the errno of the failed call.
 // - Windows: vmem::win32_category() ("win32") holding the GetLastError() value of the failed call.
 //   It exists because the standard library's system_category does not classify
@@ -41,6 +42,20 @@ enum class errc {
                           ///< own it (past the top of the user address space, non-canonical)
     reservation_owned,    ///< release or adopt of a reservation that a vmem::reservation owns
     invalid_placement,    ///< not one of the vmem::placement values
+    invalid_option,       ///< a reserve or commit option outside its enum, or options that
+                          ///< contradict each other (see reserve_options)
+    guard_page,           ///< commit, protect, discard or lock touched guard pages (see guard)
+    not_supported,        ///< the operation or option does not exist on this system; the
+                          ///< capabilities say so beforehand
+    huge_pages_unavailable, ///< huge_pages::require could not be met (no pool pages, no
+                            ///< privilege, THP off); nothing was reserved
+    // Not contract violations: the OS refused for a reason it reports only as "out of memory",
+    // which vmem tells apart after the failed call. Both compare equal to
+    // std::errc::not_enough_memory.
+    mapping_limit, ///< Linux: the process has as many mappings as vm.max_map_count allows; a
+                   ///< change that splits a mapping needs another one
+    process_limit, ///< a limit on this process (POSIX RLIMIT_AS or RLIMIT_DATA), not on the
+                   ///< system's memory
 };
 
 /// The category of vmem::errc.

@@ -62,15 +62,61 @@ enum class placement {
     exact,
 };
 
-/// Options of reserve. The defaults reserve anywhere, aligned to allocation_granularity().
+/// Huge (large) pages for a reservation: pages of capabilities::huge_page_size, which cost the
+/// TLB less. Any other value is refused with errc::invalid_option.
+enum class huge_pages {
+    /// Whatever the OS does by default; vmem gives no advice (Linux THP in mode `always` may
+    /// still use huge pages). The default.
+    os_default,
+    /// Normal pages only. Linux: MADV_NOHUGEPAGE.
+    never,
+    /// Huge pages if the OS has them now, else normal pages; huge_page_status says which.
+    prefer,
+    /// Huge pages, or reserve fails with errc::huge_pages_unavailable and reserves nothing.
+    require,
+};
+
+/// What a child made by fork() gets of a reservation. Any other value is refused with
+/// errc::invalid_option. Windows has no fork: there, anything but inherit is errc::not_supported
+/// (capabilities::fork_control says so beforehand).
+enum class fork_policy {
+    inherit,      ///< a copy-on-write copy, as for any private memory (the default)
+    dont_fork,    ///< nothing: the range is unmapped in the child (Linux MADV_DONTFORK)
+    zero_on_fork, ///< the child sees the reservation, its committed pages reading zero (Linux
+                  ///< MADV_WIPEONFORK)
+};
+
+/// Options of reserve. The defaults reserve anywhere, aligned to allocation_granularity(),
+/// reserving only.
 struct reserve_options {
     /// Where to place the reservation, or null for anywhere. Rounded down to the alignment
     /// (the Windows rule: 0x00781022 becomes 0x00780000 with 64 KiB granularity).
     void* address = nullptr;
     placement at = placement::prefer;
     /// Alignment of the base: 0 for allocation_granularity(), else a power of two smaller than the
-    /// user address space; values below the granularity are raised to it.
+    /// user address space; values below the granularity are raised to it. With huge pages, at
+    /// least the huge page size.
     std::size_t alignment = 0;
+    /// Commit the whole reservation with `commit_access` as part of the reserve: one system call
+    /// where the OS allows (mmap with that protection; VirtualAlloc(MEM_RESERVE | MEM_COMMIT)).
+    bool commit = false;
+    access commit_access = access::read_write;
+    /// With `commit`: populate every page now instead of at first touch (see commit_options).
+    bool prefault = false;
+    huge_pages huge = huge_pages::os_default;
+    fork_policy fork = fork_policy::inherit;
+    /// A region for generated code (a JIT): on macOS it is mapped with MAP_JIT, the only memory
+    /// that may later be made executable there; elsewhere nothing differs. Use make_executable to
+    /// turn written code into runnable code.
+    bool executable = false;
+};
+
+/// Options of commit.
+struct commit_options {
+    /// Populate every page now (Linux MADV_POPULATE_WRITE or _READ as the access allows, 5.14+;
+    /// else one touch per page; Windows PrefetchVirtualMemory, else touching) rather than at
+    /// first use. Never writes to pages the access makes read-only, and never changes contents.
+    bool prefault = false;
 };
 
 /// Reserves address space.
@@ -98,6 +144,11 @@ VMEM_DECL void* reserve(std::size_t size, const reserve_options& options = {});
 VMEM_DECL void commit(void* addr, std::size_t size, access a, std::error_code& ec) noexcept;
 VMEM_DECL void commit(void* addr, std::size_t size, access a);
 
+/// Commits pages, as above, with options (see commit_options).
+VMEM_DECL void commit(void* addr, std::size_t size, access a, const commit_options& options,
+                      std::error_code& ec) noexcept;
+VMEM_DECL void commit(void* addr, std::size_t size, access a, const commit_options& options);
+
 /// Decommits pages.
 /// Requires: [addr, addr+size) lies in one reservation. Pages in it may be reserved or committed.
 /// Effects: every page the range intersects returns to reserved: access faults, its storage and
@@ -112,6 +163,100 @@ VMEM_DECL void decommit(void* addr, std::size_t size);
 /// Portability: mprotect; VirtualProtect.
 VMEM_DECL void protect(void* addr, std::size_t size, access a, std::error_code& ec) noexcept;
 VMEM_DECL void protect(void* addr, std::size_t size, access a);
+
+/// Discards the contents of committed pages (purge): they stay committed, with their access, and
+/// the OS may take their storage back at once; their contents become unspecified (zero on Linux,
+/// capabilities::discard_zero_fills). Cheaper than decommit + commit: no change of mapping and
+/// no commit charge given back.
+/// Requires: every page [addr, addr+size) intersects is committed (else errc::not_committed) and
+///   none is a guard page (errc::guard_page).
+/// Portability: madvise(MADV_DONTNEED) (macOS: MADV_FREE_REUSABLE, then MADV_FREE_REUSE at the
+///   next commit); Windows DiscardVirtualMemory, else VirtualAlloc(MEM_RESET).
+VMEM_DECL void discard(void* addr, std::size_t size, std::error_code& ec) noexcept;
+VMEM_DECL void discard(void* addr, std::size_t size);
+
+/// Makes pages guard pages: any access faults, for as long as they stay guard pages (never the
+/// one-shot PAGE_GUARD of Windows). Their contents and storage are given back. Pages may be
+/// reserved or committed. Commit, protect, discard and lock refuse a range holding guard pages
+/// (errc::guard_page); decommit turns them back into reserved pages.
+/// Portability: Linux 6.13+ madvise(MADV_GUARD_INSTALL), which costs no kernel mapping
+///   (capabilities::guard_pages_free), else mmap(MAP_FIXED, PROT_NONE) like decommit; Windows
+///   VirtualFree(MEM_DECOMMIT), which leaves them reserved and PAGE_NOACCESS.
+VMEM_DECL void guard(void* addr, std::size_t size, std::error_code& ec) noexcept;
+VMEM_DECL void guard(void* addr, std::size_t size);
+
+/// Locks committed pages in RAM (they are populated now and never paged out) / unlocks them.
+/// Decommit, discard, guard and release unlock what they cover.
+/// Requires: every page is committed (errc::not_committed), none a guard page.
+/// Errors: the OS's own, as it reports it: RLIMIT_MEMLOCK (ENOMEM, or EPERM without the
+///   privilege), Windows' working-set quota (ERROR_WORKING_SET_QUOTA).
+/// Portability: mlock / munlock; VirtualLock / VirtualUnlock.
+VMEM_DECL void lock(void* addr, std::size_t size, std::error_code& ec) noexcept;
+VMEM_DECL void lock(void* addr, std::size_t size);
+VMEM_DECL void unlock(void* addr, std::size_t size, std::error_code& ec) noexcept;
+VMEM_DECL void unlock(void* addr, std::size_t size);
+
+/// Turns code written into committed read_write pages into runnable code, without a moment of
+/// write+execute: the pages become read_execute, then the instruction cache is flushed for them.
+/// Requires: committed pages (errc::not_committed).
+/// Portability: mprotect(PROT_READ | PROT_EXEC) + __builtin___clear_cache; VirtualProtect +
+///   FlushInstructionCache. On macOS the reservation must be reserve_options::executable.
+VMEM_DECL void make_executable(void* addr, std::size_t size, std::error_code& ec) noexcept;
+VMEM_DECL void make_executable(void* addr, std::size_t size);
+
+/// Makes code written at [addr, addr+size) visible to instruction fetch (needed on arm64 after
+/// writing code; harmless on x86). make_executable does it.
+/// Portability: __builtin___clear_cache; FlushInstructionCache.
+VMEM_DECL void flush_instruction_cache(const void* addr, std::size_t size) noexcept;
+
+/// The state of a page, as the OS reports it.
+enum class page_state {
+    free,      ///< not mapped (or not reserved) at all
+    reserved,  ///< address space only: any access faults
+    committed, ///< backed by storage, accessible as `access` says
+};
+
+/// What the OS says about the pages around an address (not vmem's bookkeeping): the run of
+/// pages holding it that share state and access.
+struct region {
+    void* base = nullptr; ///< first page of the run
+    std::size_t size = 0; ///< bytes in the run
+    page_state state = page_state::free;
+    vmem::access access = vmem::access::none; ///< for committed pages
+    /// The base of the vmem reservation holding the address, or null when it lies in none.
+    void* reservation = nullptr;
+};
+
+/// Asks the OS what lies at `address`.
+/// Returns: the run of pages holding it that share state and access, as far as the OS shows it:
+///   within a vmem reservation, never beyond the reservation (as on Windows, where a run never
+///   leaves its allocation); the kernel's separate mappings of one protection are one run. A free
+///   address's run starts at its own page (no OS says cheaply where a free range begins) and ends
+///   at the next mapping, or at the top of the user address space. `reservation` is null for a
+///   free page. A snapshot: another thread's operation may change it at once. Guard pages made
+///   by MADV_GUARD_INSTALL (guard(), Linux 6.13+) show as their mapping does: /proc does not list
+///   them.
+/// Errors: null_address; not_supported where vmem has no source (POSIX other than Linux and
+///   macOS); the OS's error if it cannot say (e.g. /proc not mounted).
+/// Portability: Windows VirtualQuery; Linux /proc/self/maps (private PROT_NONE mappings are
+///   reported reserved: the OS cannot tell them from committed pages with access::none, see
+///   capabilities::query_sees_committed_none); macOS mach_vm_region.
+VMEM_DECL region query(const void* address, std::error_code& ec) noexcept;
+VMEM_DECL region query(const void* address);
+
+/// What huge pages a reservation got.
+struct huge_page_report {
+    huge_pages policy = huge_pages::os_default; ///< as asked at reserve
+    std::size_t page_size = 0;                  ///< the huge page size in use, or 0 when none is
+    bool explicit_pool = false; ///< from the OS's reserved pool (Linux hugetlb, Windows large
+                                ///< pages) rather than transparent huge pages
+    std::size_t huge_bytes = 0; ///< bytes of the reservation backed by huge pages now (Linux:
+                                ///< AnonHugePages of its range in /proc/self/smaps)
+};
+
+/// Reports what the reservation based at `base` got. Errors: as release's lookup.
+VMEM_DECL huge_page_report huge_page_status(void* base, std::error_code& ec) noexcept;
+VMEM_DECL huge_page_report huge_page_status(void* base);
 
 /// Releases a whole reservation, whatever the state of its pages.
 /// Requires: `base` is the base a reserve returned (else errc::not_reservation_base, or

@@ -75,6 +75,24 @@ public:
     void decommit(void* addr, std::size_t size);
     void protect(void* addr, std::size_t size, access a, std::error_code& ec) noexcept;
     void protect(void* addr, std::size_t size, access a);
+    /// As vmem::commit with options, vmem::discard, vmem::guard, vmem::lock, vmem::unlock and
+    /// vmem::make_executable, within this reservation.
+    void commit(void* addr, std::size_t size, access a, const commit_options& options,
+                std::error_code& ec) noexcept;
+    void commit(void* addr, std::size_t size, access a, const commit_options& options);
+    void discard(void* addr, std::size_t size, std::error_code& ec) noexcept;
+    void discard(void* addr, std::size_t size);
+    void guard(void* addr, std::size_t size, std::error_code& ec) noexcept;
+    void guard(void* addr, std::size_t size);
+    void lock(void* addr, std::size_t size, std::error_code& ec) noexcept;
+    void lock(void* addr, std::size_t size);
+    void unlock(void* addr, std::size_t size, std::error_code& ec) noexcept;
+    void unlock(void* addr, std::size_t size);
+    void make_executable(void* addr, std::size_t size, std::error_code& ec) noexcept;
+    void make_executable(void* addr, std::size_t size);
+    /// As vmem::huge_page_status(base()).
+    huge_page_report huge_page_status(std::error_code& ec) const noexcept;
+    huge_page_report huge_page_status() const;
 
     /// Releases the whole reservation. Postconditions on success: *this is empty. On error *this
     /// still owns the reservation, unchanged. Errors: empty_reservation, or the OS error.

@@ -25,7 +25,16 @@ enum class commit_accounting {
     none,      ///< commits are never refused (Linux overcommit_memory=1, macOS, the BSDs)
 };
 
-/// What differs between platforms, reported instead of left implicit.
+/// Linux's transparent huge pages mode (/sys/kernel/mm/transparent_hugepage/enabled).
+enum class thp_mode {
+    unavailable, ///< no THP (not Linux, or a kernel without it)
+    never,       ///< off: only hugetlb pages
+    madvise,     ///< only where asked (MADV_HUGEPAGE): huge_pages::prefer and require
+    always,      ///< everywhere, unless refused (MADV_NOHUGEPAGE): huge_pages::never
+};
+
+/// What differs between platforms, reported instead of left implicit. Every field comes from the
+/// OS at the call (tests branch on these, never on the platform's name).
 struct capabilities {
     std::size_t page_size;              ///< page_size()
     std::size_t allocation_granularity; ///< allocation_granularity()
@@ -50,6 +59,50 @@ struct capabilities {
     /// memory-deny-write-execute, Windows's dynamic-code mitigation ACG), which refuses
     /// read_execute too; this field does not report that.
     bool write_execute;
+
+    // Huge pages.
+    /// The default huge page size: Linux's Hugepagesize (/proc/meminfo) or THP's PMD size;
+    /// Windows GetLargePageMinimum(). 0 when the system has none.
+    std::size_t huge_page_size;
+    /// Every huge page size the OS offers (Linux /sys/kernel/mm/hugepages), ascending, the unused
+    /// entries 0.
+    std::size_t huge_page_sizes[4];
+    /// Free pages of huge_page_size in the OS's explicit pool now (Linux hugetlb; 0 elsewhere).
+    std::size_t huge_pages_free;
+    thp_mode transparent_huge_pages;
+    /// Windows: the process holds SeLockMemoryPrivilege, which large pages need. False elsewhere.
+    bool large_page_privilege;
+    /// Whether huge_pages::prefer can get huge pages now (a free pool page, THP not `never`, or
+    /// large pages with the privilege).
+    bool huge_pages_usable;
+
+    // Mappings.
+    /// Linux vm.max_map_count; 0 where the system has no such limit.
+    std::size_t max_map_count;
+    /// The process's mappings now (Linux /proc/self/maps lines); 0 where not known.
+    std::size_t map_count;
+    /// Bits of user address space: the top of the user address space is below 2^address_bits.
+    unsigned address_bits;
+
+    // What the operations do here.
+    bool decommit_zero_fills;     ///< a decommitted page reads zero when committed again (always)
+    bool decommit_returns_charge; ///< decommit gives the commit charge back at once
+    bool discard_zero_fills;      ///< a discarded page reads zero (Linux); else old or zero
+    /// guard() costs no kernel mapping (Linux 6.13+ MADV_GUARD_INSTALL); else it may split one.
+    bool guard_pages_free;
+    /// query() can tell a committed page with access::none from a reserved one (Windows); POSIX
+    /// maps both PROT_NONE.
+    bool query_sees_committed_none;
+    /// fork_policy other than inherit is available (Linux; Windows has no fork).
+    bool fork_control;
+    /// lock() and unlock() are available.
+    bool page_locking;
+
+    // OS features vmem uses where present.
+    bool placeholders;        ///< Windows 10 1803+: VirtualAlloc2 and placeholders
+    bool map_fixed_noreplace; ///< Linux 4.17+: an exact reserve never replaces a mapping
+    bool populate_write;      ///< Linux 5.14+: MADV_POPULATE_WRITE (prefault in one call)
+    bool process_madvise;     ///< Linux 5.10+: process_madvise
 };
 
 /// Reads the capabilities of the running system (cheap after the first call, apart from the

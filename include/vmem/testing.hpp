@@ -15,8 +15,20 @@
 
 namespace vmem::testing {
 
-/// The operations that reach the OS.
-enum class os_call { reserve, commit, decommit, protect, release };
+/// The operations that reach the OS. make_executable is a protect; a commit with
+/// commit_options::prefault is a commit and then a prefault (which, refused, undoes the commit).
+enum class os_call {
+    reserve,
+    commit,
+    decommit,
+    protect,
+    release,
+    discard,
+    guard,
+    lock,
+    unlock,
+    prefault,
+};
 
 /// Makes a future operation of kind `call` fail with `error`: the first `skip` go through, the one
 /// after fails, and the seam for `call` disarms itself. Arming again replaces the earlier setting
@@ -35,6 +47,12 @@ VMEM_DECL void clear_os_call_failures() noexcept;
 /// path can be tested everywhere; capabilities::native_aligned_reserve reports the choice. True
 /// restores the OS's own answer. POSIX has one path (over-reserve and trim) and ignores this.
 VMEM_DECL void use_native_aligned_reserve(bool enabled) noexcept;
+
+/// With `enabled` false, vmem::query on Linux parses /proc/self/maps, read a few bytes at a time
+/// so that lines straddle reads, instead of asking the PROCMAP_QUERY ioctl (Linux 6.11+): the path
+/// older kernels take can be tested on any. True restores the default. Other systems have one
+/// source and ignore this.
+VMEM_DECL void use_procmap_query(bool enabled) noexcept;
 
 /// The bytes vmem's bookkeeping holds now: its record and index entry of each reservation, and
 /// the nodes of committed runs (with the few spares each reservation keeps so that recording a

@@ -9,6 +9,11 @@
 
 #include <cstdint>
 
+namespace vmem::detail::win32 {
+/// Remembers that a large-page reserve failed, so that the next ones back off (win32/huge.cpp).
+void large_pages_failed() noexcept;
+} // namespace vmem::detail::win32
+
 namespace vmem::detail::os {
 
 namespace {
@@ -39,21 +44,29 @@ bool fail(std::error_code& ec) noexcept {
     return false;
 }
 
-void* reserve_at(void* at, std::size_t size) noexcept {
-    return VirtualAlloc(at, size, MEM_RESERVE, PAGE_NOACCESS);
+// What a reserve asks of VirtualAlloc: MEM_RESERVE, plus MEM_COMMIT when the reservation is
+// committed at once, plus MEM_LARGE_PAGES for the large-page pool (which Windows only gives
+// reserved and committed in one call).
+struct request {
+    DWORD type = MEM_RESERVE;
+    DWORD protect = PAGE_NOACCESS;
+};
+
+void* reserve_at(void* at, std::size_t size, const request& q) noexcept {
+    return VirtualAlloc(at, size, q.type, q.protect);
 }
 
 // Without VirtualAlloc2: reserve enough to find an aligned address, free it and reserve exactly
 // there. Another thread may take the range in between, hence the retries.
-void* reserve_aligned_by_retry(std::size_t size, std::size_t alignment) noexcept {
+void* reserve_aligned_by_retry(std::size_t size, std::size_t alignment, const request& q) noexcept {
     for (int attempt = 0; attempt < 64; ++attempt) {
-        void* probe = reserve_at(nullptr, size + alignment);
+        void* probe = reserve_at(nullptr, size + alignment, request{});
         if (probe == nullptr)
             return nullptr;
         const auto raw = reinterpret_cast<std::uintptr_t>(probe);
         void* aligned = reinterpret_cast<void*>((raw + alignment - 1) & ~(alignment - 1));
         VirtualFree(probe, 0, MEM_RELEASE); // our own fresh reservation: cannot fail
-        if (void* p = reserve_at(aligned, size))
+        if (void* p = reserve_at(aligned, size, q))
             return p;
         if (GetLastError() != ERROR_INVALID_ADDRESS)
             return nullptr;
@@ -62,28 +75,57 @@ void* reserve_aligned_by_retry(std::size_t size, std::size_t alignment) noexcept
     return nullptr;
 }
 
-} // namespace
-
-void* reserve(void* at, std::size_t size, std::size_t alignment, bool native_aligned,
-              std::error_code& ec) noexcept {
+void* reserve_with(void* at, std::size_t size, std::size_t alignment, bool native_aligned,
+                   const request& q, std::error_code& ec) noexcept {
     void* p = nullptr;
     if (at != nullptr) {
         // Windows takes the address exactly or fails with ERROR_INVALID_ADDRESS.
-        p = reserve_at(at, size);
+        p = reserve_at(at, size, q);
         if (p == nullptr && GetLastError() == ERROR_INVALID_ADDRESS) {
             ec = errc::address_unavailable;
             return nullptr;
         }
-    } else if (alignment <= allocation_granularity()) {
-        p = reserve_at(nullptr, size);
+    } else if (alignment <= allocation_granularity() ||
+               ((q.type & MEM_LARGE_PAGES) != 0 && alignment <= GetLargePageMinimum())) {
+        p = reserve_at(nullptr, size, q); // large pages come aligned to their size
     } else if (native_aligned && win32::aligned_reserve_works()) {
-        p = win32::reserve_aligned(size, alignment);
+        p = win32::reserve_aligned(size, alignment, q.type & ~DWORD{MEM_RESERVE}, q.protect);
     } else {
-        p = reserve_aligned_by_retry(size, alignment);
+        p = reserve_aligned_by_retry(size, alignment, q);
     }
     if (p == nullptr)
         fail(ec);
     return p;
+}
+
+} // namespace
+
+void* reserve(void* at, std::size_t size, std::size_t alignment, bool native_aligned,
+              mapping_traits& traits, const access* commit, std::error_code& ec) noexcept {
+    request q;
+    if (commit != nullptr) {
+        q.type |= MEM_COMMIT;
+        q.protect = to_protect(*commit);
+    }
+    if (traits.explicit_pool) {
+        request large = q;
+        large.type |= MEM_LARGE_PAGES;
+        if (void* p = reserve_with(at, size, alignment, native_aligned, large, ec))
+            return p;
+        // A failed large-page attempt is slow (Windows looks for contiguous physical memory):
+        // later reserves skip it for a while (win32/huge.cpp). huge_pages::prefer falls back to
+        // normal pages.
+        if (ec == errc::address_unavailable)
+            return nullptr;
+        win32::large_pages_failed();
+        if (traits.huge != huge_pages::prefer) {
+            ec = errc::huge_pages_unavailable;
+            return nullptr;
+        }
+        traits.explicit_pool = false;
+        traits.huge_page = 0;
+    }
+    return reserve_with(at, size, alignment, native_aligned, q, ec);
 }
 
 bool commit(void* addr, std::size_t size, access a, std::error_code& ec) noexcept {
@@ -91,7 +133,14 @@ bool commit(void* addr, std::size_t size, access a, std::error_code& ec) noexcep
     return VirtualAlloc(addr, size, MEM_COMMIT, to_protect(a)) != nullptr || fail(ec);
 }
 
-bool decommit(void* addr, std::size_t size, std::error_code& ec) noexcept {
+bool decommit(void* addr, std::size_t size, const mapping_traits& traits,
+              std::error_code& ec) noexcept {
+    // Large pages cannot be decommitted (VirtualFree would refuse, or succeed for good: they
+    // could never be committed again). Refused before the call, whatever the range.
+    if (traits.explicit_pool) {
+        ec = errc::not_supported;
+        return false;
+    }
     return VirtualFree(addr, size, MEM_DECOMMIT) != 0 || fail(ec);
 }
 

@@ -45,7 +45,8 @@ virtual_alloc2_fn load() noexcept {
 // calls find the same answer.
 enum : int { unknown, absent, present };
 
-void* reserve_aligned(std::size_t size, std::size_t alignment) noexcept {
+void* reserve_aligned(std::size_t size, std::size_t alignment, unsigned long type,
+                      unsigned long protect) noexcept {
     static std::atomic<virtual_alloc2_fn> found{nullptr};
     static std::atomic<int> state{unknown};
     if (state.load(std::memory_order_acquire) == unknown) {
@@ -63,8 +64,8 @@ void* reserve_aligned(std::size_t size, std::size_t alignment) noexcept {
     extended_parameter param{};
     param.type = address_requirements_type;
     param.pointer = &req;
-    return virtual_alloc2(GetCurrentProcess(), nullptr, size, MEM_RESERVE, PAGE_NOACCESS, &param,
-                          1);
+    return virtual_alloc2(GetCurrentProcess(), nullptr, size, MEM_RESERVE | type,
+                          protect != 0 ? protect : PAGE_NOACCESS, &param, 1);
 }
 
 bool aligned_reserve_works() noexcept {

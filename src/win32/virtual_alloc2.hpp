@@ -10,8 +10,10 @@
 namespace vmem::detail::win32 {
 
 /// Reserves `size` bytes aligned to `alignment` in one call; null on failure (GetLastError set).
-/// Fails with ERROR_PROC_NOT_FOUND when VirtualAlloc2 is missing.
-void* reserve_aligned(std::size_t size, std::size_t alignment) noexcept;
+/// Fails with ERROR_PROC_NOT_FOUND when VirtualAlloc2 is missing. `type` adds to MEM_RESERVE
+/// (MEM_COMMIT, MEM_LARGE_PAGES), with `protect` for what it commits.
+void* reserve_aligned(std::size_t size, std::size_t alignment, unsigned long type = 0,
+                      unsigned long protect = 0) noexcept;
 
 /// True when reserve_aligned works on this system (checked once, by trying it).
 bool aligned_reserve_works() noexcept;

@@ -1,0 +1,43 @@
+// vmem: what huge pages a reservation got (shared layer; the backends count them).
+#include "platform.hpp"
+#include "record.hpp"
+
+#include <vmem/memory.hpp>
+
+namespace vmem {
+
+namespace detail {
+
+huge_page_report huge_page_report_locked(const record& r) noexcept {
+    huge_page_report h;
+    h.policy = r.traits.huge;
+    h.explicit_pool = r.traits.explicit_pool;
+    h.page_size = r.traits.huge_page;
+    // The explicit pool's pages are huge from the start, all of them; otherwise ask the OS.
+    h.huge_bytes = r.traits.explicit_pool
+                       ? r.size
+                       : os::huge_bytes(reinterpret_cast<const void*>(r.base), r.size);
+    if (h.page_size == 0 && h.huge_bytes != 0) // the OS's own choice (Linux THP `always`)
+        h.page_size = query_capabilities().huge_page_size;
+    return h;
+}
+
+} // namespace detail
+
+huge_page_report huge_page_status(void* base, std::error_code& ec) noexcept {
+    detail::locked_record r = detail::lock_base(base, ec);
+    if (!r)
+        return {};
+    huge_page_report h = detail::huge_page_report_locked(*r.get());
+    ec.clear();
+    return h;
+}
+
+huge_page_report huge_page_status(void* base) {
+    std::error_code ec;
+    huge_page_report h = huge_page_status(base, ec);
+    detail::throw_if(ec, "vmem::huge_page_status");
+    return h;
+}
+
+} // namespace vmem

@@ -1,0 +1,236 @@
+// vmem POSIX backend: discard, guard, lock, prefault, the instruction cache, and telling apart
+// what the kernel reports only as ENOMEM. Every argument arrives checked and page-aligned.
+#include "../platform.hpp"
+
+#include <vmem/error.hpp>
+
+#include <atomic>
+#include <cerrno>
+#include <climits>
+#include <cstdint>
+#include <fcntl.h>
+#include <sys/mman.h>
+#include <sys/resource.h>
+#include <unistd.h>
+
+// Linux 6.13: guard markers that fault without a mapping of their own (the headers of older
+// systems lack the values).
+#if defined(__linux__) && !defined(MADV_GUARD_INSTALL)
+#define MADV_GUARD_INSTALL 102
+#endif
+// Linux 5.14: populate a range in one call.
+#if defined(__linux__) && !defined(MADV_POPULATE_READ)
+#define MADV_POPULATE_READ 22
+#define MADV_POPULATE_WRITE 23
+#endif
+
+namespace vmem::detail::os {
+
+namespace {
+
+bool fail(std::error_code& ec) noexcept {
+    ec.assign(errno, std::system_category());
+    return false;
+}
+
+// Whether the kernel knows an madvise advice, found at its first use: 0 not known yet, 1 no,
+// 2 yes. EINVAL from a kernel without it; a refusal for another reason is not an answer.
+struct advice_support {
+    std::atomic<int> known{0};
+    bool absent() const noexcept { return known.load(std::memory_order_relaxed) == 1; }
+    void learn(bool present) noexcept { known.store(present ? 2 : 1, std::memory_order_relaxed); }
+};
+
+#if defined(__linux__)
+advice_support guard_install;
+advice_support populate;
+
+// Reads a small file into `buffer` (NUL-terminated). The length read, or -1.
+long read_small(const char* path, char* buffer, std::size_t size) noexcept {
+    const int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return -1;
+    std::size_t used = 0;
+    while (used + 1 < size) {
+        const ssize_t n = read(fd, buffer + used, size - 1 - used);
+        if (n <= 0)
+            break;
+        used += static_cast<std::size_t>(n);
+    }
+    close(fd);
+    buffer[used] = '\0';
+    return static_cast<long>(used);
+}
+
+// The number of lines of /proc/self/maps: the process's mappings.
+std::size_t mapping_count() noexcept {
+    const int fd = open("/proc/self/maps", O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return 0;
+    char buffer[4096];
+    std::size_t lines = 0;
+    for (;;) {
+        const ssize_t n = read(fd, buffer, sizeof buffer);
+        if (n <= 0)
+            break;
+        for (ssize_t i = 0; i < n; ++i)
+            lines += buffer[i] == '\n';
+    }
+    close(fd);
+    return lines;
+}
+
+// The number after `key` in `text` (as in /proc/self/status: "VmData:   1234 kB"), or 0.
+std::uintmax_t field(const char* text, const char* key) noexcept {
+    for (const char* line = text; *line != '\0';) {
+        const char* k = key;
+        const char* t = line;
+        while (*k != '\0' && *t == *k) {
+            ++k;
+            ++t;
+        }
+        if (*k == '\0') {
+            while (*t == ' ' || *t == '\t')
+                ++t;
+            std::uintmax_t value = 0;
+            while (*t >= '0' && *t <= '9')
+                value = value * 10 + static_cast<unsigned>(*t++ - '0');
+            return value;
+        }
+        while (*line != '\0' && *line != '\n')
+            ++line;
+        if (*line == '\n')
+            ++line;
+    }
+    return 0;
+}
+#endif
+
+// Touches each page of [addr, addr+size) so that it is populated: a read where the access
+// allows no writing, else an atomic add of zero, which writes without changing the byte and
+// without losing another thread's store to it.
+void touch(void* addr, std::size_t size, access a) noexcept {
+    const std::size_t page = page_size();
+    auto* p = static_cast<unsigned char*>(addr);
+    const bool writable = a == access::read_write || a == access::read_write_execute;
+    for (std::size_t at = 0; at < size; at += page) {
+        if (writable)
+            __atomic_fetch_add(p + at, static_cast<unsigned char>(0), __ATOMIC_RELAXED);
+        else
+            (void)*static_cast<volatile unsigned char*>(p + at);
+    }
+}
+
+} // namespace
+
+bool discard(void* addr, std::size_t size, std::error_code& ec) noexcept {
+#if defined(__APPLE__)
+    // The pages stay mapped and their charge is dropped at once (MADV_FREE alone would leave it
+    // counted until the kernel takes the pages).
+    const int advice = MADV_FREE_REUSABLE;
+#elif defined(__linux__)
+    const int advice = MADV_DONTNEED; // private anonymous: the pages read zero afterwards
+#elif defined(MADV_FREE)
+    const int advice = MADV_FREE; // the BSDs: MADV_DONTNEED keeps the pages
+#else
+    const int advice = MADV_DONTNEED;
+#endif
+    return madvise(addr, size, advice) == 0 || fail(ec);
+}
+
+bool guard(void* addr, std::size_t size, const mapping_traits& traits,
+           std::error_code& ec) noexcept {
+#if defined(__linux__)
+    if (!guard_install.absent()) {
+        if (madvise(addr, size, MADV_GUARD_INSTALL) == 0) {
+            guard_install.learn(true);
+            return true;
+        }
+        if (errno != EINVAL || guard_install.known.load(std::memory_order_relaxed) == 2)
+            return fail(ec); // a kernel that has guard markers refused: report it
+        guard_install.learn(false);
+    }
+#endif
+    // No guard markers: the pages become a fresh PROT_NONE mapping, as decommit makes them (which
+    // may split a mapping).
+    return decommit(addr, size, traits, ec);
+}
+
+bool lock(void* addr, std::size_t size, std::error_code& ec) noexcept {
+    return mlock(addr, size) == 0 || fail(ec);
+}
+
+bool unlock(void* addr, std::size_t size, std::error_code& ec) noexcept {
+    return munlock(addr, size) == 0 || fail(ec);
+}
+
+bool prefault(void* addr, std::size_t size, access a, std::error_code& ec) noexcept {
+    if (a == access::none)
+        return true; // nothing can be populated that no access may touch
+#if defined(__linux__)
+    if (!populate.absent()) {
+        const bool writable = a == access::read_write || a == access::read_write_execute;
+        if (madvise(addr, size, writable ? MADV_POPULATE_WRITE : MADV_POPULATE_READ) == 0) {
+            populate.learn(true);
+            return true;
+        }
+        if (errno != EINVAL || populate.known.load(std::memory_order_relaxed) == 2)
+            return fail(ec); // ENOMEM: the memory is not there; report it
+        populate.learn(false);
+    }
+#else
+    (void)ec;
+#endif
+    touch(addr, size, a);
+    return true;
+}
+
+void flush_instruction_cache(const void* addr, std::size_t size) noexcept {
+    char* first = static_cast<char*>(const_cast<void*>(addr));
+    __builtin___clear_cache(first, first + size);
+}
+
+void classify_out_of_memory(std::error_code& ec, std::size_t size) noexcept {
+#if defined(__linux__)
+    if (ec != std::error_code(ENOMEM, std::system_category()))
+        return;
+    const int saved_errno = errno;
+    char text[4096];
+    // A change that splits a mapping needs up to two more; at the limit the kernel says ENOMEM.
+    if (read_small("/proc/sys/vm/max_map_count", text, sizeof text) > 0) {
+        const std::uintmax_t limit = field(text, "");
+        if (limit != 0 && mapping_count() + 2 >= limit) {
+            ec = errc::mapping_limit;
+            errno = saved_errno;
+            return;
+        }
+    }
+    // RLIMIT_AS caps the address space (VmSize), RLIMIT_DATA the private writable memory
+    // (VmData); either refuses with ENOMEM.
+    if (read_small("/proc/self/status", text, sizeof text) > 0) {
+        struct limit_use {
+            int resource;
+            const char* key;
+        };
+        for (const limit_use l :
+             {limit_use{RLIMIT_AS, "VmSize:"}, limit_use{RLIMIT_DATA, "VmData:"}}) {
+            rlimit rl{};
+            if (getrlimit(l.resource, &rl) != 0 || rl.rlim_cur == RLIM_INFINITY)
+                continue;
+            const std::uintmax_t used = field(text, l.key) * 1024;
+            if (used + size > static_cast<std::uintmax_t>(rl.rlim_cur)) {
+                ec = errc::process_limit;
+                break;
+            }
+        }
+    }
+    errno = saved_errno;
+#else
+    // Elsewhere ENOMEM stays what it is: no mapping limit to count, and the usage against the
+    // limits cannot be read as cheaply.
+    (void)ec;
+    (void)size;
+#endif
+}
+
+} // namespace vmem::detail::os

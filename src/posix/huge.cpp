@@ -1,0 +1,224 @@
+// vmem POSIX backend: how a reservation gets huge pages and what it got (Linux: the hugetlb
+// pool, else transparent huge pages; elsewhere none), and the fork policies. Files of /proc and
+// /sys are read with open and read into buffers on the stack: no heap.
+#include "../platform.hpp"
+
+#include <vmem/error.hpp>
+
+#include <cstddef>
+#include <cstdint>
+#include <cstring>
+#include <fcntl.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+namespace vmem::detail::os {
+
+namespace {
+
+#if defined(__linux__)
+
+// Reads the start of a small file into buf (NUL-terminated); the length, or 0.
+std::size_t read_small(const char* path, char* buf, std::size_t cap) noexcept {
+    const int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return 0;
+    std::size_t n = 0;
+    while (n + 1 < cap) {
+        const ssize_t got = read(fd, buf + n, cap - 1 - n);
+        if (got <= 0)
+            break;
+        n += static_cast<std::size_t>(got);
+    }
+    close(fd);
+    buf[n] = '\0';
+    return n;
+}
+
+// The number after `key` at the start of a line of `text` ("Hugepagesize:  2048 kB"), or 0.
+std::size_t field(const char* text, const char* key) noexcept {
+    const std::size_t len = std::strlen(key);
+    for (const char* line = text; *line != '\0';) {
+        if (std::strncmp(line, key, len) == 0) {
+            const char* p = line + len;
+            while (*p == ' ' || *p == '\t')
+                ++p;
+            std::size_t v = 0;
+            while (*p >= '0' && *p <= '9')
+                v = v * 10 + static_cast<std::size_t>(*p++ - '0');
+            return v;
+        }
+        const char* nl = std::strchr(line, '\n');
+        if (nl == nullptr)
+            break;
+        line = nl + 1;
+    }
+    return 0;
+}
+
+struct huge_facts {
+    std::size_t pool_page = 0; // Hugepagesize, bytes
+    std::size_t pool_free = 0; // pages of the default pool free and not promised to anyone
+    std::size_t thp_page = 0;  // THP's PMD size, bytes, or 0 when THP is off or absent
+};
+
+huge_facts read_huge_facts() noexcept {
+    huge_facts f;
+    char buf[4096];
+    if (read_small("/proc/meminfo", buf, sizeof buf) != 0) {
+        f.pool_page = field(buf, "Hugepagesize:") * 1024;
+        const std::size_t free = field(buf, "HugePages_Free:");
+        const std::size_t promised = field(buf, "HugePages_Rsvd:");
+        f.pool_free = free > promised ? free - promised : 0;
+    }
+    // "always [madvise] never": the mode in brackets. `never` leaves only the pool.
+    char mode[128];
+    if (read_small("/sys/kernel/mm/transparent_hugepage/enabled", mode, sizeof mode) != 0 &&
+        std::strstr(mode, "[never]") == nullptr && std::strchr(mode, '[') != nullptr) {
+        char size[64];
+        if (read_small("/sys/kernel/mm/transparent_hugepage/hpage_pmd_size", size, sizeof size))
+            f.thp_page = field(size, "");
+        if (f.thp_page == 0)
+            f.thp_page = f.pool_page; // older kernels: the PMD size is the default huge page
+    }
+    return f;
+}
+
+bool is_power_of_two(std::size_t n) noexcept {
+    return n != 0 && (n & (n - 1)) == 0;
+}
+
+#endif
+
+} // namespace
+
+bool plan_mapping(const reserve_options& options, mapping_traits& traits, std::size_t& size,
+                  std::size_t& alignment, std::error_code& ec) noexcept {
+    traits = mapping_traits{};
+    traits.huge = options.huge;
+    traits.fork = options.fork;
+    traits.executable = options.executable;
+#if !defined(MADV_DONTFORK) || !defined(MADV_WIPEONFORK)
+    // Only Linux has both (macOS's minherit cannot zero on fork).
+    if (options.fork != fork_policy::inherit) {
+        ec = errc::not_supported;
+        return false;
+    }
+#endif
+    if (options.huge != huge_pages::prefer && options.huge != huge_pages::require)
+        return true;
+#if defined(__linux__)
+    const huge_facts f = read_huge_facts();
+    std::size_t unit = 0;
+    // The explicit pool when it holds the whole reservation now (the kernel takes its pages from
+    // the pool at mmap, so later commits cannot fail), else transparent huge pages.
+    if (is_power_of_two(f.pool_page) && f.pool_page > page_size() &&
+        size <= SIZE_MAX - (f.pool_page - 1)) {
+        const std::size_t rounded = (size + f.pool_page - 1) & ~(f.pool_page - 1);
+        if (rounded / f.pool_page <= f.pool_free) {
+            traits.explicit_pool = true;
+            unit = f.pool_page;
+            size = rounded;
+        }
+    }
+    if (!traits.explicit_pool && is_power_of_two(f.thp_page) && f.thp_page > page_size())
+        unit = f.thp_page;
+    if (unit != 0) {
+        traits.huge_page = unit;
+        if (alignment < unit)
+            alignment = unit;
+        return true;
+    }
+#else
+    (void)size;
+    (void)alignment;
+#endif
+    if (options.huge == huge_pages::require) {
+        ec = errc::huge_pages_unavailable;
+        return false;
+    }
+    return true; // prefer: normal pages
+}
+
+std::size_t huge_bytes(const void* base, std::size_t size) noexcept {
+#if defined(__linux__)
+    // /proc/self/smaps, streamed through a buffer on the stack: for every mapping overlapping the
+    // range, its AnonHugePages (THP) and its hugetlb pages, at most the overlap (neighbouring
+    // reservations with the same flags share one mapping).
+    const int fd = open("/proc/self/smaps", O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return 0;
+    const auto lo = reinterpret_cast<std::uintptr_t>(base);
+    const std::uintptr_t hi = lo + size;
+    std::size_t total = 0;
+    std::size_t overlap = 0; // bytes of the current mapping inside the range; 0 when outside
+    std::size_t counted = 0; // of the current mapping
+    char buf[8192];
+    std::size_t have = 0;
+    bool eof = false;
+    for (;;) {
+        const char* nl = static_cast<const char*>(std::memchr(buf, '\n', have));
+        if (nl == nullptr) {
+            if (eof || have == sizeof buf) // a line longer than the buffer: not one we read
+                break;
+            const ssize_t got = read(fd, buf + have, sizeof buf - have);
+            if (got <= 0)
+                eof = true;
+            else
+                have += static_cast<std::size_t>(got);
+            continue;
+        }
+        const std::size_t len = static_cast<std::size_t>(nl - buf);
+        char line[256];
+        const std::size_t keep = len < sizeof line - 1 ? len : sizeof line - 1;
+        std::memcpy(line, buf, keep);
+        line[keep] = '\0';
+        std::memmove(buf, nl + 1, have - len - 1);
+        have -= len + 1;
+        // A mapping's header starts with its range in hex: "7f...-7f... rw-p ..."; the fields
+        // start with a capital letter.
+        const bool header =
+            (line[0] >= '0' && line[0] <= '9') || (line[0] >= 'a' && line[0] <= 'f');
+        if (header) {
+            std::uintptr_t start = 0, end = 0;
+            const char* p = line;
+            for (; *p != '-' && *p != '\0'; ++p)
+                start =
+                    start * 16 + static_cast<std::uintptr_t>(*p <= '9' ? *p - '0' : *p - 'a' + 10);
+            if (*p == '-')
+                ++p;
+            for (; *p != ' ' && *p != '\0'; ++p)
+                end = end * 16 + static_cast<std::uintptr_t>(*p <= '9' ? *p - '0' : *p - 'a' + 10);
+            const std::uintptr_t a = start > lo ? start : lo;
+            const std::uintptr_t b = end < hi ? end : hi;
+            overlap = a < b ? b - a : 0;
+            counted = 0;
+            continue;
+        }
+        if (overlap == 0)
+            continue;
+        std::size_t kb = 0;
+        if (std::strncmp(line, "AnonHugePages:", 14) == 0)
+            kb = field(line, "AnonHugePages:");
+        else if (std::strncmp(line, "Private_Hugetlb:", 16) == 0)
+            kb = field(line, "Private_Hugetlb:");
+        else if (std::strncmp(line, "Shared_Hugetlb:", 15) == 0)
+            kb = field(line, "Shared_Hugetlb:");
+        if (kb == 0)
+            continue;
+        std::size_t add = kb * 1024;
+        if (counted + add > overlap)
+            add = overlap - counted;
+        counted += add;
+        total += add;
+    }
+    close(fd);
+    return total;
+#else
+    (void)base;
+    (void)size;
+    return 0; // no huge pages are ever used
+#endif
+}
+
+} // namespace vmem::detail::os

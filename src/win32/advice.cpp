@@ -1,0 +1,106 @@
+// vmem Windows backend: discard, guard, lock, prefault, the instruction cache. Every argument
+// arrives checked and page-aligned.
+#include "../platform.hpp"
+
+#include <vmem/error.hpp>
+
+#include <windows.h>
+
+#include <atomic>
+#include <cstdint>
+
+namespace vmem::detail::os {
+
+namespace {
+
+bool fail(std::error_code& ec) noexcept {
+    DWORD e = GetLastError();
+    if (e == ERROR_SUCCESS) // a failure must never read as success (Wine leaves some unset)
+        e = ERROR_INVALID_FUNCTION;
+    ec.assign(static_cast<int>(e), win32_category());
+    return false;
+}
+
+// DiscardVirtualMemory (Windows 8.1+), looked up once at run time: 0 not yet, 1 absent, or the
+// function's address. An atomic rather than a guarded static, which MinGW would allocate for.
+using discard_function = DWORD(WINAPI*)(PVOID, SIZE_T);
+std::atomic<std::uintptr_t> discard_virtual_memory{0};
+
+discard_function find_discard() noexcept {
+    std::uintptr_t f = discard_virtual_memory.load(std::memory_order_acquire);
+    if (f == 0) {
+        FARPROC found = nullptr;
+        if (HMODULE kernel = GetModuleHandleW(L"kernelbase.dll"))
+            found = GetProcAddress(kernel, "DiscardVirtualMemory");
+        if (found == nullptr)
+            if (HMODULE kernel = GetModuleHandleW(L"kernel32.dll"))
+                found = GetProcAddress(kernel, "DiscardVirtualMemory");
+        f = found != nullptr ? reinterpret_cast<std::uintptr_t>(found) : 1;
+        discard_virtual_memory.store(f, std::memory_order_release);
+    }
+    return f == 1 ? nullptr : reinterpret_cast<discard_function>(f);
+}
+
+} // namespace
+
+bool discard(void* addr, std::size_t size, std::error_code& ec) noexcept {
+    // DiscardVirtualMemory lets the pages go at once (their contents become undefined); MEM_RESET
+    // marks them as not worth writing to the page file, taken when memory is short. Both keep the
+    // pages committed, with their protection and their charge.
+    if (discard_function f = find_discard()) {
+        const DWORD e = f(addr, size);
+        if (e == ERROR_SUCCESS)
+            return true;
+        if (e != ERROR_NOT_SUPPORTED && e != ERROR_INVALID_FUNCTION) {
+            ec.assign(static_cast<int>(e), win32_category());
+            return false;
+        }
+    }
+    // MEM_RESET takes (and ignores) a protection, and fails on PAGE_NOACCESS pages under some
+    // versions: vmem passes what Windows documents.
+    return VirtualAlloc(addr, size, MEM_RESET, PAGE_NOACCESS) != nullptr || fail(ec);
+}
+
+bool guard(void* addr, std::size_t size, const mapping_traits&, std::error_code& ec) noexcept {
+    // Decommitted pages fault on any access for as long as they stay decommitted, and cost no
+    // mapping of their own (never PAGE_GUARD, which fires once and then lets the access through).
+    return VirtualFree(addr, size, MEM_DECOMMIT) != 0 || fail(ec);
+}
+
+bool lock(void* addr, std::size_t size, std::error_code& ec) noexcept {
+    return VirtualLock(addr, size) != 0 || fail(ec); // ERROR_WORKING_SET_QUOTA past the quota
+}
+
+bool unlock(void* addr, std::size_t size, std::error_code& ec) noexcept {
+    return VirtualUnlock(addr, size) != 0 || fail(ec);
+}
+
+bool prefault(void* addr, std::size_t size, access a, std::error_code&) noexcept {
+    // Fresh committed pages are demand-zero: PrefetchVirtualMemory brings in pages that have
+    // backing (a file, the page file) and does not materialise these, so each page is touched:
+    // read where the access allows no writing, else an atomic add of zero (no byte changes, no
+    // store of another thread is lost).
+    if (a == access::none)
+        return true;
+    const bool writable = a == access::read_write || a == access::read_write_execute;
+    const std::size_t page = page_size();
+    auto* p = static_cast<unsigned char*>(addr);
+    for (std::size_t at = 0; at < size; at += page) {
+        if (writable) // a page's first four bytes, aligned: every compiler has this one
+            InterlockedExchangeAdd(reinterpret_cast<volatile LONG*>(p + at), 0);
+        else
+            (void)*static_cast<volatile unsigned char*>(p + at);
+    }
+    return true;
+}
+
+void flush_instruction_cache(const void* addr, std::size_t size) noexcept {
+    FlushInstructionCache(GetCurrentProcess(), addr, size);
+}
+
+void classify_out_of_memory(std::error_code&, std::size_t) noexcept {
+    // Windows has no mapping limit, and a job object's limit reports itself
+    // (ERROR_NOT_ENOUGH_QUOTA): nothing to tell apart.
+}
+
+} // namespace vmem::detail::os

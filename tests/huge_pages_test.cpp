@@ -1,0 +1,258 @@
+// Tests of reserve_options::huge and huge_page_status. Huge pages are best effort where the OS
+// makes them so (Linux THP): the tests assert what vmem promises (the advice is applied, and
+// kept across a decommit; require fails cleanly when nothing is available) and report the huge
+// bytes the OS actually gave as information.
+#include "common.hpp"
+
+#include <vmem/testing.hpp>
+
+#include <cstdio>
+#include <cstring>
+#include <fstream>
+#include <optional>
+#include <sstream>
+#include <string>
+
+using namespace vmem_test;
+
+namespace {
+
+vmem::capabilities caps() {
+    return vmem::query_capabilities();
+}
+
+bool thp_on() {
+    const vmem::thp_mode m = caps().transparent_huge_pages;
+    return m == vmem::thp_mode::madvise || m == vmem::thp_mode::always;
+}
+
+// Linux: the THPeligible field of the /proc/self/smaps entry holding `p`; empty where there is
+// no such file or field (other systems, Wine, old kernels).
+std::optional<int> thp_eligible(const void* p) {
+    std::ifstream smaps("/proc/self/smaps");
+    if (!smaps)
+        return std::nullopt;
+    const auto a = reinterpret_cast<std::uintptr_t>(p);
+    bool inside = false;
+    for (std::string line; std::getline(smaps, line);) {
+        unsigned long long lo = 0, hi = 0;
+        char dash = 0;
+        std::istringstream head(line);
+        if (head >> std::hex >> lo >> dash >> hi && dash == '-') {
+            inside = lo <= a && a < hi;
+            continue;
+        }
+        if (inside && line.compare(0, 12, "THPeligible:") == 0)
+            return std::stoi(line.substr(12));
+    }
+    return std::nullopt;
+}
+
+// Linux: whether the VmFlags of the /proc/self/smaps entry holding `p` include `flag` ("hg" for
+// MADV_HUGEPAGE, "nh" for MADV_NOHUGEPAGE).
+bool vm_flag(const void* p, const std::string& flag) {
+    std::ifstream smaps("/proc/self/smaps");
+    const auto a = reinterpret_cast<std::uintptr_t>(p);
+    bool inside = false;
+    for (std::string line; std::getline(smaps, line);) {
+        unsigned long long lo = 0, hi = 0;
+        char dash = 0;
+        std::istringstream head(line);
+        if (head >> std::hex >> lo >> dash >> hi && dash == '-') {
+            inside = lo <= a && a < hi;
+            continue;
+        }
+        if (inside && line.compare(0, 8, "VmFlags:") == 0)
+            return (line + " ").find(" " + flag + " ") != std::string::npos;
+    }
+    return false;
+}
+
+boost::test_tools::assertion_result smaps_readable(utf::test_unit_id) {
+    vmem::reservation r(page());
+    r.commit(r.base(), page(), vmem::access::read_write);
+    boost::test_tools::assertion_result res(thp_eligible(r.base()).has_value() &&
+                                            caps().transparent_huge_pages !=
+                                                vmem::thp_mode::unavailable);
+    res.message() << "no /proc/self/smaps with THPeligible, or no transparent huge pages, on "
+                  << vmem_probe::platform_name();
+    return res;
+}
+
+boost::test_tools::assertion_result thp_usable(utf::test_unit_id id) {
+    boost::test_tools::assertion_result res = smaps_readable(id);
+    if (res && !thp_on()) {
+        res = false;
+        res.message() << "transparent huge pages are `never` here";
+    }
+    return res;
+}
+
+vmem::reserve_options with(vmem::huge_pages h) {
+    vmem::reserve_options o;
+    o.huge = h;
+    return o;
+}
+
+} // namespace
+
+BOOST_AUTO_TEST_SUITE(huge_pages)
+
+BOOST_AUTO_TEST_CASE(status_says_what_was_asked_and_nothing_more_by_default) {
+    vmem::reservation r(granularity());
+    const vmem::huge_page_report h = r.huge_page_status();
+    BOOST_TEST((h.policy == vmem::huge_pages::os_default));
+    BOOST_TEST(!h.explicit_pool);
+    vmem::reservation never(granularity(), with(vmem::huge_pages::never));
+    const vmem::huge_page_report n = vmem::huge_page_status(never.base());
+    BOOST_TEST((n.policy == vmem::huge_pages::never));
+    BOOST_TEST(n.page_size == 0u);
+    BOOST_TEST(!n.explicit_pool);
+    BOOST_TEST(n.huge_bytes == 0u);
+}
+
+BOOST_AUTO_TEST_CASE(status_checks_its_argument_as_release_does) {
+    std::error_code ec;
+    vmem::huge_page_status(nullptr, ec);
+    BOOST_TEST(ec == vmem::errc::null_address);
+    vmem::reservation r(2 * granularity());
+    vmem::huge_page_status(bytes(r) + granularity(), ec);
+    BOOST_TEST(ec == vmem::errc::not_reservation_base);
+    vmem::reservation empty;
+    empty.huge_page_status(ec);
+    BOOST_TEST(ec == vmem::errc::empty_reservation);
+    BOOST_CHECK_THROW(empty.huge_page_status(), std::system_error);
+    BOOST_CHECK_THROW(vmem::huge_page_status(nullptr), std::system_error);
+}
+
+BOOST_AUTO_TEST_CASE(prefer_gets_huge_pages_where_the_os_has_them_else_says_it_did_not) {
+    const vmem::capabilities c = caps();
+    vmem::reserve_options o = with(vmem::huge_pages::prefer);
+    o.commit = true; // Windows gives large pages only committed at reserve
+    const std::size_t size = c.huge_page_size != 0 ? 2 * c.huge_page_size : granularity();
+    vmem::reservation r(size, o);
+    BOOST_TEST(r.committed_bytes() == r.size());
+    fill_pattern(r.base(), r.size(), 1);
+    const vmem::huge_page_report h = r.huge_page_status();
+    BOOST_TEST((h.policy == vmem::huge_pages::prefer));
+    BOOST_TEST_MESSAGE("prefer: page size " << h.page_size << ", explicit pool " << h.explicit_pool
+                                            << ", " << h.huge_bytes << " of " << r.size()
+                                            << " bytes huge now");
+    if (thp_on()) // transparent huge pages never fail to be advised
+        BOOST_TEST(h.page_size != 0u);
+    if (h.page_size != 0)
+        BOOST_TEST(reinterpret_cast<std::uintptr_t>(r.base()) % h.page_size == 0u);
+    else
+        BOOST_TEST(h.huge_bytes == 0u);
+    if (h.explicit_pool) {
+        BOOST_TEST(r.size() % h.page_size == 0u);
+        BOOST_TEST(h.huge_bytes == r.size());
+    }
+    BOOST_TEST(h.huge_bytes <= r.size());
+    BOOST_TEST(has_pattern(r.base(), r.size(), 1));
+}
+
+BOOST_AUTO_TEST_CASE(require_gets_huge_pages_or_fails_and_reserves_nothing) {
+    const vmem::capabilities c = caps();
+    vmem::reserve_options o = with(vmem::huge_pages::require);
+    o.commit = true;
+    const std::size_t size = c.huge_page_size != 0 ? c.huge_page_size : granularity();
+    const std::size_t held = vmem::testing::bookkeeping_bytes();
+    std::error_code ec;
+    vmem::reservation r(size, o, ec);
+    if (ec) {
+        BOOST_TEST(ec == vmem::errc::huge_pages_unavailable);
+        BOOST_TEST(!r);
+        BOOST_TEST(vmem::testing::bookkeeping_bytes() == held);
+        BOOST_TEST(!thp_on()); // transparent huge pages, when on, are always available
+    } else {
+        const vmem::huge_page_report h = r.huge_page_status();
+        BOOST_TEST(h.page_size != 0u);
+        BOOST_TEST(reinterpret_cast<std::uintptr_t>(r.base()) % h.page_size == 0u);
+        BOOST_TEST_MESSAGE("require: page size " << h.page_size << ", explicit pool "
+                                                 << h.explicit_pool << ", " << h.huge_bytes
+                                                 << " bytes huge");
+    }
+}
+
+BOOST_AUTO_TEST_CASE(require_without_anything_available_fails,
+                     *utf::precondition([](utf::test_unit_id) {
+                         boost::test_tools::assertion_result r(!caps().huge_pages_usable);
+                         r.message() << "huge pages are usable here (tested by the case above)";
+                         return r;
+                     })) {
+    const std::size_t held = vmem::testing::bookkeeping_bytes();
+    std::error_code ec;
+    vmem::reservation r(granularity(), with(vmem::huge_pages::require), ec);
+    BOOST_TEST(ec == vmem::errc::huge_pages_unavailable);
+    BOOST_TEST(!r);
+    BOOST_TEST(vmem::testing::bookkeeping_bytes() == held);
+}
+
+BOOST_AUTO_TEST_CASE(prefer_advises_transparent_huge_pages_and_keeps_the_advice_after_decommit,
+                     *utf::precondition(thp_usable)) {
+    const std::size_t huge = caps().huge_page_size;
+    BOOST_REQUIRE(huge != 0u);
+    vmem::reservation r(2 * huge, with(vmem::huge_pages::prefer));
+    const vmem::huge_page_report h = r.huge_page_status();
+    if (h.explicit_pool)
+        return; // the hugetlb pool took it: nothing transparent to see
+    BOOST_REQUIRE(h.page_size != 0u);
+    BOOST_TEST(reinterpret_cast<std::uintptr_t>(r.base()) % h.page_size == 0u);
+    BOOST_TEST(vm_flag(r.base(), "hg"));
+    r.commit(r.base(), r.size(), vmem::access::read_write);
+    fill_pattern(r.base(), r.size(), 2);
+    BOOST_TEST(thp_eligible(r.base()).value_or(-1) == 1);
+    BOOST_TEST_MESSAGE("THP: " << r.huge_page_status().huge_bytes << " of " << r.size()
+                               << " bytes huge after writing");
+    // A decommit remaps: the advice must come back with the new mapping.
+    r.decommit(r.base(), r.size());
+    r.commit(r.base(), r.size(), vmem::access::read_write);
+    BOOST_TEST(thp_eligible(r.base()).value_or(-1) == 1);
+    r.decommit(bytes(r) + huge, huge);
+    r.commit(bytes(r) + huge, huge, vmem::access::read_write);
+    BOOST_TEST(thp_eligible(bytes(r) + huge).value_or(-1) == 1);
+}
+
+BOOST_AUTO_TEST_CASE(never_refuses_transparent_huge_pages_also_after_decommit,
+                     *utf::precondition(smaps_readable)) {
+    const std::size_t huge = caps().huge_page_size != 0 ? caps().huge_page_size : granularity();
+    vmem::reserve_options o = with(vmem::huge_pages::never);
+    o.alignment = huge; // a range THP could use
+    vmem::reservation r(2 * huge, o);
+    r.commit(r.base(), r.size(), vmem::access::read_write);
+    fill_pattern(r.base(), r.size(), 3);
+    BOOST_TEST(thp_eligible(r.base()).value_or(-1) == 0);
+    BOOST_TEST(vm_flag(r.base(), "nh"));
+    BOOST_TEST(r.huge_page_status().huge_bytes == 0u);
+    r.decommit(r.base(), huge);
+    r.commit(r.base(), huge, vmem::access::read_write);
+    BOOST_TEST(thp_eligible(r.base()).value_or(-1) == 0);
+    BOOST_TEST(vm_flag(r.base(), "nh"));
+}
+
+vmem::reservation from_the_pool() {
+    const vmem::capabilities c = caps();
+    vmem::reserve_options o = with(vmem::huge_pages::prefer);
+    o.commit = true;
+    return vmem::reservation(c.huge_page_size != 0 ? 2 * c.huge_page_size : granularity(), o);
+}
+
+BOOST_AUTO_TEST_CASE(the_explicit_pool_refuses_decommit_of_part_of_a_huge_page,
+                     *utf::precondition([](utf::test_unit_id) {
+                         boost::test_tools::assertion_result r(
+                             from_the_pool().huge_page_status().explicit_pool);
+                         r.message() << "no explicit huge page pool here (Linux hugetlb pages "
+                                        "free, Windows large pages with SeLockMemoryPrivilege)";
+                         return r;
+                     })) {
+    // Windows large pages refuse any decommit; a Linux hugetlb mapping one of part of a page.
+    vmem::reservation r = from_the_pool();
+    std::error_code ec;
+    r.decommit(r.base(), page(), ec);
+    BOOST_TEST(static_cast<bool>(ec)); // part of a huge page: refused everywhere
+    BOOST_TEST(r.committed_bytes() == r.size());
+    BOOST_TEST(vmem_probe::can_write(r.base()));
+}
+
+BOOST_AUTO_TEST_SUITE_END()
