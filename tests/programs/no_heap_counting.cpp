@@ -432,6 +432,58 @@ void page_operations() {
     check_none("page operations: no heap call");
 }
 
+// The operations of issue 9: each noexcept overload, on success and on a refusal, and a
+// reserve with every option.
+void more_operations() {
+    programs::note("discard, guard, lock, prefault, make_executable, query, reserve options");
+    std::error_code ec;
+    vmem::reservation r;
+    no_heap("reservation", [&] { r = vmem::reservation(8 * page(), {}, ec); });
+    check_ok(ec, "reserve");
+    unsigned char* b = bytes(r.base());
+    no_heap("commit with prefault", [&] {
+        r.commit(b, 4 * page(), vmem::access::read_write, vmem::commit_options{true}, ec);
+    });
+    check_ok(ec, "commit with prefault");
+    no_heap("discard", [&] { vmem::discard(b, 2 * page(), ec); });
+    check_ok(ec, "discard");
+    no_heap("lock, unlock", [&] {
+        r.lock(b, page(), ec);
+        if (!ec)
+            vmem::unlock(b, page(), ec);
+    });
+    check_ok(ec, "lock and unlock");
+    no_heap("guard", [&] { vmem::guard(b + 3 * page(), page(), ec); });
+    check_ok(ec, "guard");
+    no_heap("commit over a guard page",
+            [&] { r.commit(b + 3 * page(), page(), vmem::access::read_write, ec); });
+    check_error(ec, vmem::errc::guard_page, "commit over a guard page is refused");
+    no_heap("make_executable", [&] { r.make_executable(b, page(), ec); });
+    check_ok(ec, "make_executable");
+    no_heap("flush_instruction_cache", [&] { vmem::flush_instruction_cache(b, page()); });
+    vmem::region seen{};
+    no_heap("query", [&] { seen = vmem::query(b + page(), ec); });
+    check(!ec && seen.reservation == r.base(), "query names the reservation");
+    no_heap("huge_page_status", [&] { (void)r.huge_page_status(ec); });
+    check_ok(ec, "huge_page_status");
+    no_heap("discard of reserved pages", [&] { vmem::discard(b + 4 * page(), page(), ec); });
+    check_error(ec, vmem::errc::not_committed, "discard of reserved pages is refused");
+    vmem::reserve_options o;
+    o.commit = true;
+    o.prefault = true;
+    o.huge = vmem::huge_pages::prefer;
+    void* p = nullptr;
+    no_heap("reserve with commit, prefault and huge pages preferred",
+            [&] { p = vmem::reserve(4 * page(), o, ec); });
+    check_ok(ec, "reserve with options");
+    no_heap("release", [&] { vmem::release(p, ec); });
+    check_ok(ec, "release");
+    o.huge = static_cast<vmem::huge_pages>(42);
+    no_heap("reserve with a bad option", [&] { p = vmem::reserve(4 * page(), o, ec); });
+    check_error(ec, vmem::errc::invalid_option, "a huge_pages value outside the enum");
+    check_none("issue 9's operations: no heap call");
+}
+
 void ownership() {
     programs::note("ownership: adopt, detach, move, swap, destroy");
     std::error_code ec;
@@ -637,6 +689,7 @@ int main() {
     queries();
     reserve_all_ways();
     page_operations();
+    more_operations();
     ownership();
     seam();
     growth();
