@@ -1,6 +1,7 @@
 // vmem POSIX backend: discard, guard, lock, prefault, the instruction cache, and telling apart
 // what the kernel reports only as ENOMEM. Every argument arrives checked and page-aligned.
 #include "../platform.hpp"
+#include "proc.hpp"
 
 #include <vmem/error.hpp>
 
@@ -8,7 +9,6 @@
 #include <cerrno>
 #include <climits>
 #include <cstdint>
-#include <fcntl.h>
 #include <sys/mman.h>
 #include <sys/resource.h>
 #include <unistd.h>
@@ -44,66 +44,6 @@ struct advice_support {
 #if defined(__linux__)
 advice_support guard_install;
 advice_support populate;
-
-// Reads a small file into `buffer` (NUL-terminated). The length read, or -1.
-long read_small(const char* path, char* buffer, std::size_t size) noexcept {
-    const int fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0)
-        return -1;
-    std::size_t used = 0;
-    while (used + 1 < size) {
-        const ssize_t n = read(fd, buffer + used, size - 1 - used);
-        if (n <= 0)
-            break;
-        used += static_cast<std::size_t>(n);
-    }
-    close(fd);
-    buffer[used] = '\0';
-    return static_cast<long>(used);
-}
-
-// The number of lines of /proc/self/maps: the process's mappings.
-std::size_t mapping_count() noexcept {
-    const int fd = open("/proc/self/maps", O_RDONLY | O_CLOEXEC);
-    if (fd < 0)
-        return 0;
-    char buffer[4096];
-    std::size_t lines = 0;
-    for (;;) {
-        const ssize_t n = read(fd, buffer, sizeof buffer);
-        if (n <= 0)
-            break;
-        for (ssize_t i = 0; i < n; ++i)
-            lines += buffer[i] == '\n';
-    }
-    close(fd);
-    return lines;
-}
-
-// The number after `key` in `text` (as in /proc/self/status: "VmData:   1234 kB"), or 0.
-std::uintmax_t field(const char* text, const char* key) noexcept {
-    for (const char* line = text; *line != '\0';) {
-        const char* k = key;
-        const char* t = line;
-        while (*k != '\0' && *t == *k) {
-            ++k;
-            ++t;
-        }
-        if (*k == '\0') {
-            while (*t == ' ' || *t == '\t')
-                ++t;
-            std::uintmax_t value = 0;
-            while (*t >= '0' && *t <= '9')
-                value = value * 10 + static_cast<unsigned>(*t++ - '0');
-            return value;
-        }
-        while (*line != '\0' && *line != '\n')
-            ++line;
-        if (*line == '\n')
-            ++line;
-    }
-    return 0;
-}
 #endif
 
 // Touches each page of [addr, addr+size) so that it is populated: a read where the access
@@ -195,29 +135,27 @@ void classify_out_of_memory(std::error_code& ec, std::size_t size) noexcept {
     if (ec != std::error_code(ENOMEM, std::system_category()))
         return;
     const int saved_errno = errno;
-    char text[4096];
     // A change that splits a mapping needs up to two more; at the limit the kernel says ENOMEM.
-    if (read_small("/proc/sys/vm/max_map_count", text, sizeof text) > 0) {
-        const std::uintmax_t limit = field(text, "");
-        if (limit != 0 && mapping_count() + 2 >= limit) {
-            ec = errc::mapping_limit;
-            errno = saved_errno;
-            return;
-        }
+    const std::size_t limit = file_number("/proc/sys/vm/max_map_count", 0);
+    if (limit != 0 && count_lines("/proc/self/maps") + 2 >= limit) { // a line per mapping
+        ec = errc::mapping_limit;
+        errno = saved_errno;
+        return;
     }
     // RLIMIT_AS caps the address space (VmSize), RLIMIT_DATA the private writable memory
     // (VmData); either refuses with ENOMEM.
-    if (read_small("/proc/self/status", text, sizeof text) > 0) {
+    char text[4096];
+    if (read_file("/proc/self/status", text, sizeof text) > 0) {
         struct limit_use {
             int resource;
             const char* key;
         };
         for (const limit_use l :
-             {limit_use{RLIMIT_AS, "VmSize:"}, limit_use{RLIMIT_DATA, "VmData:"}}) {
+             {limit_use{RLIMIT_AS, "VmSize"}, limit_use{RLIMIT_DATA, "VmData"}}) {
             rlimit rl{};
             if (getrlimit(l.resource, &rl) != 0 || rl.rlim_cur == RLIM_INFINITY)
                 continue;
-            const std::uintmax_t used = field(text, l.key) * 1024;
+            const std::uintmax_t used = std::uintmax_t{number_after(text, l.key)} * 1024;
             if (used + size > static_cast<std::uintmax_t>(rl.rlim_cur)) {
                 ec = errc::process_limit;
                 break;

@@ -2,11 +2,12 @@
 // src/platform.hpp).
 //
 // No heap and no guarded statics (query_capabilities may run beneath a malloc built on vmem):
-// files are read with open/read into stack buffers, a directory with getdents64 (glibc's opendir
-// allocates), and facts fixed at boot are kept in atomics, as src/posix/system.cpp does. What an
-// administrator can change while we run (the hugetlb pool, the THP mode, vm.max_map_count) and
-// the process's mapping count are read on every call.
+// files are read with open/read into stack buffers (proc.hpp), a directory with getdents64 (glibc's
+// opendir allocates), and facts fixed at boot are kept in atomics, as src/posix/system.cpp does.
+// What an administrator can change while we run (the hugetlb pool, the THP mode, vm.max_map_count)
+// and the process's mapping count are read on every call.
 #include "../platform.hpp"
+#include "proc.hpp"
 
 #include <atomic>
 #include <cerrno>
@@ -43,122 +44,14 @@ namespace {
 
 #if defined(__linux__)
 
-// Reads up to size - 1 bytes of a small file (a /proc or /sys file) into buf, NUL-terminated.
-// Returns the bytes read, or -1 when the file cannot be opened.
-long read_small_file(const char* path, char* buf, std::size_t size) noexcept {
-    const int fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0)
-        return -1;
-    std::size_t used = 0;
-    while (used + 1 < size) {
-        const ssize_t n = read(fd, buf + used, size - 1 - used);
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n <= 0)
-            break;
-        used += static_cast<std::size_t>(n);
-    }
-    close(fd);
-    buf[used] = '\0';
-    return static_cast<long>(used);
-}
-
-// The decimal number at the start of s (after blanks); `end` gets the first character after it.
-// 0 when there is none.
-std::size_t parse_number(const char* s, const char** end = nullptr) noexcept {
-    while (*s == ' ' || *s == '\t')
-        ++s;
-    std::size_t value = 0;
-    while (*s >= '0' && *s <= '9')
-        value = value * 10 + static_cast<std::size_t>(*s++ - '0');
-    if (end != nullptr)
-        *end = s;
-    return value;
-}
-
-bool starts_with(const char* s, const char* prefix) noexcept {
-    while (*prefix != '\0')
-        if (*s++ != *prefix++)
-            return false;
-    return true;
-}
-
 // The value of "key:" in /proc/meminfo, in bytes when it is given in kB, else as it stands; 0
 // when the line is missing or the file unreadable.
 std::size_t meminfo(const char* key) noexcept {
     // /proc/meminfo is some 1.5 KiB: one buffer holds it with room to spare.
     char buf[4096];
-    if (read_small_file("/proc/meminfo", buf, sizeof buf) < 0)
+    if (read_file("/proc/meminfo", buf, sizeof buf) < 0)
         return 0;
-    const char* line = buf;
-    while (*line != '\0') {
-        const char* p = line;
-        const char* k = key;
-        while (*k != '\0' && *p == *k) {
-            ++p;
-            ++k;
-        }
-        if (*k == '\0' && *p == ':') {
-            const char* end = nullptr;
-            std::size_t value = parse_number(p + 1, &end);
-            while (*end == ' ')
-                ++end;
-            if (starts_with(end, "kB"))
-                value *= 1024;
-            return value;
-        }
-        while (*line != '\0' && *line != '\n')
-            ++line;
-        if (*line == '\n')
-            ++line;
-    }
-    return 0;
-}
-
-// A single number in a /proc or /sys file; `fallback` when it cannot be read.
-std::size_t file_number(const char* path, std::size_t fallback) noexcept {
-    char buf[64];
-    if (read_small_file(path, buf, sizeof buf) <= 0 || buf[0] < '0' || buf[0] > '9')
-        return fallback;
-    return parse_number(buf);
-}
-
-// The bracketed word of /sys/kernel/mm/transparent_hugepage/enabled ("always [madvise] never").
-thp_mode read_thp_mode() noexcept {
-    char buf[128];
-    if (read_small_file("/sys/kernel/mm/transparent_hugepage/enabled", buf, sizeof buf) <= 0)
-        return thp_mode::unavailable;
-    for (const char* p = buf; *p != '\0'; ++p) {
-        if (*p != '[')
-            continue;
-        if (starts_with(p + 1, "always]"))
-            return thp_mode::always;
-        if (starts_with(p + 1, "madvise]"))
-            return thp_mode::madvise;
-        if (starts_with(p + 1, "never]"))
-            return thp_mode::never;
-    }
-    return thp_mode::unavailable;
-}
-
-// The lines of /proc/self/maps: one per mapping. 0 when it cannot be read.
-std::size_t count_mappings() noexcept {
-    const int fd = open("/proc/self/maps", O_RDONLY | O_CLOEXEC);
-    if (fd < 0)
-        return 0;
-    std::size_t lines = 0;
-    char buf[4096];
-    for (;;) {
-        const ssize_t n = read(fd, buf, sizeof buf);
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n <= 0)
-            break;
-        for (ssize_t i = 0; i < n; ++i)
-            lines += buf[i] == '\n';
-    }
-    close(fd);
-    return lines;
+    return bytes_after(buf, key);
 }
 
 // A directory entry as getdents64 returns it (struct linux_dirent64, getdents(2)).
@@ -311,7 +204,7 @@ void fill_capabilities(capabilities& c) noexcept {
     c.large_page_privilege = false;
     // 0 when unreadable: "no such limit" is the best the report can say then.
     c.max_map_count = file_number("/proc/sys/vm/max_map_count", 0);
-    c.map_count = count_mappings();
+    c.map_count = count_lines("/proc/self/maps"); // one line per mapping
 
     c.decommit_zero_fills = true;     // the remap gives fresh zero pages
     c.decommit_returns_charge = true; // the remap unaccounts the range (mm/mmap.c)

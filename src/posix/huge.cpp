@@ -1,7 +1,8 @@
 // vmem POSIX backend: how a reservation gets huge pages and what it got (Linux: the hugetlb
 // pool, else transparent huge pages; elsewhere none), and the fork policies. Files of /proc and
-// /sys are read with open and read into buffers on the stack: no heap.
+// /sys are read with open and read into buffers on the stack (proc.hpp): no heap.
 #include "../platform.hpp"
+#include "proc.hpp"
 
 #include <vmem/error.hpp>
 
@@ -18,44 +19,6 @@ namespace {
 
 #if defined(__linux__)
 
-// Reads the start of a small file into buf (NUL-terminated); the length, or 0.
-std::size_t read_small(const char* path, char* buf, std::size_t cap) noexcept {
-    const int fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0)
-        return 0;
-    std::size_t n = 0;
-    while (n + 1 < cap) {
-        const ssize_t got = read(fd, buf + n, cap - 1 - n);
-        if (got <= 0)
-            break;
-        n += static_cast<std::size_t>(got);
-    }
-    close(fd);
-    buf[n] = '\0';
-    return n;
-}
-
-// The number after `key` at the start of a line of `text` ("Hugepagesize:  2048 kB"), or 0.
-std::size_t field(const char* text, const char* key) noexcept {
-    const std::size_t len = std::strlen(key);
-    for (const char* line = text; *line != '\0';) {
-        if (std::strncmp(line, key, len) == 0) {
-            const char* p = line + len;
-            while (*p == ' ' || *p == '\t')
-                ++p;
-            std::size_t v = 0;
-            while (*p >= '0' && *p <= '9')
-                v = v * 10 + static_cast<std::size_t>(*p++ - '0');
-            return v;
-        }
-        const char* nl = std::strchr(line, '\n');
-        if (nl == nullptr)
-            break;
-        line = nl + 1;
-    }
-    return 0;
-}
-
 struct huge_facts {
     std::size_t pool_page = 0; // Hugepagesize, bytes
     std::size_t pool_free = 0; // pages of the default pool free and not promised to anyone
@@ -65,19 +28,16 @@ struct huge_facts {
 huge_facts read_huge_facts() noexcept {
     huge_facts f;
     char buf[4096];
-    if (read_small("/proc/meminfo", buf, sizeof buf) != 0) {
-        f.pool_page = field(buf, "Hugepagesize:") * 1024;
-        const std::size_t free = field(buf, "HugePages_Free:");
-        const std::size_t promised = field(buf, "HugePages_Rsvd:");
+    if (read_file("/proc/meminfo", buf, sizeof buf) > 0) {
+        f.pool_page = bytes_after(buf, "Hugepagesize");
+        const std::size_t free = number_after(buf, "HugePages_Free");
+        const std::size_t promised = number_after(buf, "HugePages_Rsvd");
         f.pool_free = free > promised ? free - promised : 0;
     }
-    // "always [madvise] never": the mode in brackets. `never` leaves only the pool.
-    char mode[128];
-    if (read_small("/sys/kernel/mm/transparent_hugepage/enabled", mode, sizeof mode) != 0 &&
-        std::strstr(mode, "[never]") == nullptr && std::strchr(mode, '[') != nullptr) {
-        char size[64];
-        if (read_small("/sys/kernel/mm/transparent_hugepage/hpage_pmd_size", size, sizeof size))
-            f.thp_page = field(size, "");
+    // `never` leaves only the pool.
+    const thp_mode mode = read_thp_mode();
+    if (mode == thp_mode::always || mode == thp_mode::madvise) {
+        f.thp_page = file_number("/sys/kernel/mm/transparent_hugepage/hpage_pmd_size", 0);
         if (f.thp_page == 0)
             f.thp_page = f.pool_page; // older kernels: the PMD size is the default huge page
     }
@@ -197,13 +157,12 @@ std::size_t huge_bytes(const void* base, std::size_t size) noexcept {
         }
         if (overlap == 0)
             continue;
-        std::size_t kb = 0;
-        if (std::strncmp(line, "AnonHugePages:", 14) == 0)
-            kb = field(line, "AnonHugePages:");
-        else if (std::strncmp(line, "Private_Hugetlb:", 16) == 0)
-            kb = field(line, "Private_Hugetlb:");
-        else if (std::strncmp(line, "Shared_Hugetlb:", 15) == 0)
-            kb = field(line, "Shared_Hugetlb:");
+        // A line names one of these at most (in kB); number_after gives 0 for the others.
+        std::size_t kb = number_after(line, "AnonHugePages");
+        if (kb == 0)
+            kb = number_after(line, "Private_Hugetlb");
+        if (kb == 0)
+            kb = number_after(line, "Shared_Hugetlb");
         if (kb == 0)
             continue;
         std::size_t add = kb * 1024;

@@ -1,11 +1,11 @@
 // vmem POSIX backend: system facts. Shared logic does not belong here (see src/platform.hpp).
 #include "../platform.hpp"
+#include "proc.hpp"
 
 #include <atomic>
 #include <cerrno>
 #include <climits>
 #include <cstdint>
-#include <fcntl.h>
 #include <sys/mman.h>
 #include <unistd.h>
 
@@ -45,17 +45,13 @@ commit_accounting accounting() noexcept {
 #if defined(__linux__)
     // Read on every call: an administrator may change it while we run.
     // 0: heuristic overcommit, 1: always overcommit, 2: strict
-    // (Documentation/mm/overcommit-accounting). open/read, not stdio, which would allocate.
-    char mode = '0'; // unreadable: the kernel's default
-    const int fd = open("/proc/sys/vm/overcommit_memory", O_RDONLY | O_CLOEXEC);
-    if (fd >= 0) {
-        if (read(fd, &mode, 1) != 1)
-            mode = '0';
-        close(fd);
-    }
-    return mode == '2'   ? commit_accounting::strict
-           : mode == '1' ? commit_accounting::none
-                         : commit_accounting::heuristic;
+    // (Documentation/mm/overcommit-accounting). open/read (proc.hpp), not stdio, which would
+    // allocate.
+    // Unreadable or empty: 0, the kernel's default.
+    const std::size_t mode = file_number("/proc/sys/vm/overcommit_memory", 0);
+    return mode == 2   ? commit_accounting::strict
+           : mode == 1 ? commit_accounting::none
+                       : commit_accounting::heuristic;
 #else
     // macOS and the BSDs overcommit anonymous memory and never refuse an mprotect for it.
     return commit_accounting::none;
