@@ -51,6 +51,8 @@ public:
                    "each other";
         case errc::guard_page:
             return "the range holds guard pages; only decommit turns them back into reserved pages";
+        case errc::no_access:
+            return "lock needs pages some access lets the program touch; these have access::none";
         case errc::not_supported:
             return "not available on this system (see vmem::query_capabilities())";
         case errc::huge_pages_unavailable:

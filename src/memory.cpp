@@ -243,18 +243,17 @@ void protect_locked(record& r, std::uintptr_t lo, std::uintptr_t hi, access a,
 namespace {
 
 // The committed pages of [lo, hi) with no guard among them: the precondition of discard, lock and
-// make_executable. Fills `access_out` with the one access they all have, or access::none when
-// they differ. On error `ec` is set and the map is as it was.
-bool committed_throughout(record& r, std::uintptr_t lo, std::uintptr_t hi, bool& one_access,
-                          access& access_out, std::error_code& ec) noexcept {
+// make_executable. `any_none` tells whether some of them have access::none. On error `ec` is set
+// and the map is as it was.
+bool committed_throughout(record& r, std::uintptr_t lo, std::uintptr_t hi, bool& any_none,
+                          std::error_code& ec) noexcept {
     run* last = r.runs.last_below(hi);
     if (last != nullptr && last->lo <= lo && hi <= last->hi) { // one run: no cut needed
         if (last->a == guard_access) {
             ec = errc::guard_page;
             return false;
         }
-        one_access = true;
-        access_out = last->a;
+        any_none = last->a == access::none;
         return true;
     }
     if (!r.runs.prepare()) {
@@ -264,14 +263,9 @@ bool committed_throughout(record& r, std::uintptr_t lo, std::uintptr_t hi, bool&
     const run_map::cut c = r.runs.isolate(lo, hi);
     const bool covered = run_map::covers(c);
     const bool guard = run_map::holds_guard(c);
-    one_access = true;
-    bool first = true;
-    run_map::for_each_piece(c, [&](std::uintptr_t, std::uintptr_t, bool, access a) {
-        if (first)
-            access_out = a;
-        else if (a != access_out)
-            one_access = false;
-        first = false;
+    any_none = false;
+    run_map::for_each_piece(c, [&](std::uintptr_t, std::uintptr_t, bool committed, access a) {
+        any_none = any_none || (committed && a == access::none);
     });
     r.runs.put_back(c);
     if (guard || !covered) {
@@ -322,9 +316,8 @@ void commit_options_locked(record& r, std::uintptr_t lo, std::uintptr_t hi, acce
 }
 
 void discard_locked(record& r, std::uintptr_t lo, std::uintptr_t hi, std::error_code& ec) noexcept {
-    bool one = false;
-    access a = access::none;
-    if (!committed_throughout(r, lo, hi, one, a, ec))
+    bool any_none = false;
+    if (!committed_throughout(r, lo, hi, any_none, ec))
         return;
     if (injected_failure(testing::os_call::discard, ec))
         return;
@@ -335,6 +328,10 @@ void discard_locked(record& r, std::uintptr_t lo, std::uintptr_t hi, std::error_
 }
 
 void guard_locked(record& r, std::uintptr_t lo, std::uintptr_t hi, std::error_code& ec) noexcept {
+    if (r.traits.explicit_pool) { // its pages cannot be decommitted, so a guard could not be undone
+        ec = errc::not_supported;
+        return;
+    }
     if (!r.runs.prepare()) {
         ec = out_of_memory();
         return;
@@ -354,10 +351,15 @@ void guard_locked(record& r, std::uintptr_t lo, std::uintptr_t hi, std::error_co
 
 void lock_locked(record& r, std::uintptr_t lo, std::uintptr_t hi, bool lock,
                  std::error_code& ec) noexcept {
-    bool one = false;
-    access a = access::none;
-    if (!committed_throughout(r, lo, hi, one, a, ec))
+    bool any_none = false;
+    if (!committed_throughout(r, lo, hi, any_none, ec))
         return;
+    // Pages no access may touch cannot be locked: Windows refuses them, and Linux's mlock would
+    // mark them locked and then fail to fault them in, leaving the mark.
+    if (lock && any_none) {
+        ec = errc::no_access;
+        return;
+    }
     if (injected_failure(lock ? testing::os_call::lock : testing::os_call::unlock, ec))
         return;
     void* const p = reinterpret_cast<void*>(lo);

@@ -384,10 +384,12 @@ record* reserve_record(std::size_t size, const reserve_options& options, bool ow
                 got = traits;
                 base = os::reserve(nullptr, size, alignment, native, got, commit, ec);
             }
-            // Prefault: populate the whole reservation now, or fail as a whole.
+            // Prefault: populate the whole reservation now, or fail as a whole (the seam for
+            // prefault fails it here, after the reserve, as the OS would).
             std::error_code ignored;
             if (base != nullptr && options.prefault &&
-                !os::prefault(base, size, options.commit_access, ec)) {
+                (injected_failure(testing::os_call::prefault, ec) ||
+                 !os::prefault(base, size, options.commit_access, ec))) {
                 os::release(base, size, ignored);
                 base = nullptr;
             }

@@ -74,12 +74,27 @@ BOOST_AUTO_TEST_CASE(an_os_refusal_compares_equal_to_not_enough_memory) {
 }
 
 BOOST_AUTO_TEST_CASE(every_vmem_error_has_its_own_message) {
-    const std::vector<errc> all = {
-        errc::null_address,         errc::zero_size,           errc::size_overflow,
-        errc::invalid_access,       errc::invalid_alignment,   errc::not_reserved,
-        errc::not_reservation_base, errc::outside_reservation, errc::spans_reservations,
-        errc::not_committed,        errc::empty_reservation,   errc::address_unavailable,
-        errc::reservation_owned,    errc::invalid_placement};
+    const std::vector<errc> all = {errc::null_address,
+                                   errc::zero_size,
+                                   errc::size_overflow,
+                                   errc::invalid_access,
+                                   errc::invalid_alignment,
+                                   errc::not_reserved,
+                                   errc::not_reservation_base,
+                                   errc::outside_reservation,
+                                   errc::spans_reservations,
+                                   errc::not_committed,
+                                   errc::empty_reservation,
+                                   errc::address_unavailable,
+                                   errc::reservation_owned,
+                                   errc::invalid_placement,
+                                   errc::invalid_option,
+                                   errc::guard_page,
+                                   errc::no_access,
+                                   errc::not_supported,
+                                   errc::huge_pages_unavailable,
+                                   errc::mapping_limit,
+                                   errc::process_limit};
     std::vector<std::string> seen;
     const std::string unknown = std::error_code(static_cast<errc>(1000)).message();
     for (errc e : all) {
@@ -100,6 +115,15 @@ BOOST_AUTO_TEST_CASE(contract_errors_but_address_unavailable_are_invalid_argumen
     }
     const std::error_code unavailable = errc::address_unavailable;
     BOOST_TEST(!(unavailable == std::errc::invalid_argument));
+    for (errc e : {errc::invalid_option, errc::guard_page, errc::no_access})
+        BOOST_TEST((std::error_code(e) == std::errc::invalid_argument));
+    // What the OS refused, told apart, is still what it said; a missing feature is not_supported.
+    for (errc e : {errc::mapping_limit, errc::process_limit}) {
+        BOOST_TEST((std::error_code(e) == std::errc::not_enough_memory));
+        BOOST_TEST(!(std::error_code(e) == std::errc::invalid_argument));
+    }
+    BOOST_TEST((std::error_code(errc::not_supported) == std::errc::not_supported));
+    BOOST_TEST(!(std::error_code(errc::huge_pages_unavailable) == std::errc::invalid_argument));
 }
 
 // The size limit is the user address space on every platform, not half of it: the message must

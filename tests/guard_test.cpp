@@ -132,4 +132,45 @@ BOOST_AUTO_TEST_CASE(a_refused_guard_changes_nothing) {
     BOOST_TEST(!ec, ec.message());
 }
 
+BOOST_AUTO_TEST_CASE(guarding_locked_pages_unlocks_them_and_keeps_guards_free_of_mappings) {
+    vmem::reservation r(4 * page());
+    r.commit(r.base(), r.size(), vmem::access::read_write);
+    fill_pattern(r.base(), r.size(), 14);
+    r.lock(bytes(r) + page(), page());
+    std::error_code ec;
+    r.guard(r.base(), 3 * page(), ec); // Linux refuses guard markers on a locked mapping
+    BOOST_TEST_REQUIRE(!ec, ec.message());
+    for (std::size_t i = 0; i < 3; ++i)
+        BOOST_TEST(!vmem_probe::can_read(bytes(r) + i * page()), "page " << i << " readable");
+    BOOST_TEST(vmem_probe::can_write(bytes(r) + 3 * page()));
+    BOOST_TEST(r.committed_bytes() == page());
+    // The refusal on a locked range must not be taken for a kernel without guard markers: a
+    // later guard still costs no mapping where the capabilities say so.
+    const vmem::capabilities after = vmem::query_capabilities();
+    if (after.max_map_count != 0 && mappings()) {
+        vmem::reservation s(5 * page());
+        s.commit(s.base(), s.size(), vmem::access::read_write);
+        const std::size_t before = *mappings();
+        s.guard(bytes(s) + 2 * page(), page());
+        BOOST_TEST(*mappings() == before + (after.guard_pages_free ? 0 : 2));
+    }
+}
+
+BOOST_AUTO_TEST_CASE(guard_and_decommit_over_mixed_ranges_count_committed_bytes_right) {
+    vmem::reservation r(6 * page());
+    r.commit(r.base(), 4 * page(), vmem::access::read_write);
+    r.guard(bytes(r) + page(), page());
+    BOOST_TEST(r.committed_bytes() == 3 * page());
+    r.guard(r.base(), 3 * page()); // a guard page, committed pages and nothing else
+    BOOST_TEST(r.committed_bytes() == page());
+    r.guard(bytes(r) + 4 * page(), 2 * page()); // reserved pages
+    BOOST_TEST(r.committed_bytes() == page());
+    r.decommit(r.base(), 4 * page()); // guards and one committed page
+    BOOST_TEST(r.committed_bytes() == 0u);
+    r.decommit(r.base(), r.size());
+    r.commit(r.base(), r.size(), vmem::access::read_write);
+    BOOST_TEST(r.committed_bytes() == r.size());
+    BOOST_TEST(all_equal(r.base(), r.size(), 0));
+}
+
 BOOST_AUTO_TEST_SUITE_END()

@@ -189,6 +189,49 @@ BOOST_AUTO_TEST_CASE(require_without_anything_available_fails,
     BOOST_TEST(vmem::testing::bookkeeping_bytes() == held);
 }
 
+BOOST_AUTO_TEST_CASE(a_reservation_smaller_than_a_huge_page_gets_one_only_from_the_pool,
+                     *utf::precondition([](utf::test_unit_id) {
+                         boost::test_tools::assertion_result r(caps().huge_page_size > page());
+                         r.message() << "no huge page size here";
+                         return r;
+                     })) {
+    // Only an explicit pool rounds the size up to a huge page; transparent huge pages cannot back
+    // less than one, so require fails and prefer says it got normal pages.
+    const std::size_t huge = caps().huge_page_size;
+    for (const std::size_t size : {page(), huge / 2, huge - page()}) {
+        BOOST_TEST_CONTEXT("size " << size) {
+            vmem::reserve_options o = with(vmem::huge_pages::require);
+            o.commit = true;
+            o.prefault = true;
+            const std::size_t held = vmem::testing::bookkeeping_bytes();
+            std::error_code ec;
+            vmem::reservation r(size, o, ec);
+            if (ec) {
+                BOOST_TEST(ec == vmem::errc::huge_pages_unavailable);
+                BOOST_TEST(!r);
+                BOOST_TEST(vmem::testing::bookkeeping_bytes() == held);
+            } else {
+                const vmem::huge_page_report h = r.huge_page_status();
+                BOOST_TEST(h.explicit_pool);
+                BOOST_TEST(h.page_size != 0u);
+                BOOST_TEST(r.size() % h.page_size == 0u);
+                BOOST_TEST(h.huge_bytes == r.size());
+            }
+            o.huge = vmem::huge_pages::prefer;
+            vmem::reservation p(size, o);
+            const vmem::huge_page_report h = p.huge_page_status();
+            BOOST_TEST((h.policy == vmem::huge_pages::prefer));
+            if (h.explicit_pool) {
+                BOOST_TEST(p.size() % h.page_size == 0u);
+            } else {
+                BOOST_TEST(h.page_size == 0u);
+                BOOST_TEST(h.huge_bytes == 0u);
+                BOOST_TEST(p.size() < huge);
+            }
+        }
+    }
+}
+
 BOOST_AUTO_TEST_CASE(prefer_advises_transparent_huge_pages_and_keeps_the_advice_after_decommit,
                      *utf::precondition(thp_usable)) {
     const std::size_t huge = caps().huge_page_size;
@@ -212,6 +255,59 @@ BOOST_AUTO_TEST_CASE(prefer_advises_transparent_huge_pages_and_keeps_the_advice_
     r.decommit(bytes(r) + huge, huge);
     r.commit(bytes(r) + huge, huge, vmem::access::read_write);
     BOOST_TEST(thp_eligible(bytes(r) + huge).value_or(-1) == 1);
+}
+
+// Reserves `first` and then `second` right after it, with these options each (placed exactly in
+// a span found free, aligned to `alignment`); retried in case another thread takes the span.
+void reserve_adjacent_with(vmem::reservation& first, std::size_t first_size,
+                           const vmem::reserve_options& first_options, vmem::reservation& second,
+                           std::size_t second_size, const vmem::reserve_options& second_options,
+                           std::size_t alignment) {
+    for (int attempt = 0; attempt < 16; ++attempt) {
+        vmem::reserve_options span_options;
+        span_options.alignment = alignment;
+        void* span = vmem::reserve(first_size + second_size, span_options);
+        vmem::release(span);
+        std::error_code ec1, ec2;
+        vmem::reserve_options o = first_options;
+        o.address = span;
+        o.at = vmem::placement::exact;
+        first = vmem::reservation(first_size, o, ec1);
+        o = second_options;
+        o.address = bytes(span) + first_size;
+        o.at = vmem::placement::exact;
+        second = vmem::reservation(second_size, o, ec2);
+        if (!ec1 && !ec2)
+            return;
+    }
+    BOOST_FAIL("could not place adjacent reservations");
+}
+
+BOOST_AUTO_TEST_CASE(huge_bytes_are_only_those_of_the_reservation_asked_about,
+                     *utf::precondition(thp_usable)) {
+    // Neighbouring reservations with the same flags share one kernel mapping, whose huge pages
+    // /proc/self/smaps counts as a whole: each reservation must see only its own.
+    const std::size_t huge = caps().huge_page_size;
+    BOOST_REQUIRE(huge != 0u);
+    vmem::reserve_options o = with(vmem::huge_pages::prefer);
+    o.commit = true;
+    vmem::reservation written, idle;
+    reserve_adjacent_with(written, 2 * huge, o, idle, huge, o, huge);
+    if (written.huge_page_status().explicit_pool)
+        return; // the hugetlb pool took them: nothing transparent to see
+    fill_pattern(written.base(), written.size(), 5);
+    const std::size_t got = written.huge_page_status().huge_bytes;
+    BOOST_TEST_MESSAGE("written: " << got << " of " << written.size() << " bytes huge");
+    BOOST_TEST(got <= written.size());
+    const vmem::huge_page_report h = idle.huge_page_status();
+    BOOST_TEST(h.huge_bytes <= idle.size());
+    BOOST_TEST(h.huge_bytes == 0u); // never touched: no page at all
+    // Without huge pages asked for, the neighbour gets none either.
+    vmem::reservation plain;
+    reserve_adjacent_with(written, 2 * huge, o, plain, huge, vmem::reserve_options{}, huge);
+    fill_pattern(written.base(), written.size(), 6);
+    BOOST_TEST(plain.huge_page_status().huge_bytes == 0u);
+    BOOST_TEST(written.huge_page_status().huge_bytes <= written.size());
 }
 
 BOOST_AUTO_TEST_CASE(never_refuses_transparent_huge_pages_also_after_decommit,

@@ -2,6 +2,8 @@
 #include "common.hpp"
 
 #include <cerrno>
+#include <fstream>
+#include <optional>
 #include <string>
 
 #if !defined(_WIN32)
@@ -42,9 +44,90 @@ std::string lock_beyond_the_limit(void*) {
 #endif
 }
 
+// The process's locked memory as Linux reports it (VmLck in /proc/self/status), in bytes; empty
+// where it cannot be read.
+std::optional<std::size_t> locked_bytes() {
+    if (vmem::query_capabilities().max_map_count == 0) // not Linux (Wine would show its own)
+        return std::nullopt;
+    std::ifstream status("/proc/self/status");
+    for (std::string line; std::getline(status, line);)
+        if (line.rfind("VmLck:", 0) == 0)
+            return std::stoul(line.substr(6)) * 1024;
+    return std::nullopt;
+}
+
+boost::test_tools::assertion_result locked_readable(utf::test_unit_id) {
+    boost::test_tools::assertion_result r(locked_bytes().has_value());
+    r.message() << "the process's locked memory cannot be read here (Linux VmLck only)";
+    return r;
+}
+
+// Minor page faults of this process so far (POSIX getrusage); empty elsewhere.
+std::optional<long> minor_faults() {
+#if defined(_WIN32)
+    return std::nullopt;
+#else
+    rusage u{};
+    if (getrusage(RUSAGE_SELF, &u) != 0)
+        return std::nullopt;
+    return u.ru_minflt;
+#endif
+}
+
+boost::test_tools::assertion_result faults_countable(utf::test_unit_id) {
+    boost::test_tools::assertion_result r(minor_faults().has_value());
+    r.message() << "page faults cannot be counted here (POSIX getrusage only)";
+    return r;
+}
+
 } // namespace
 
 BOOST_AUTO_TEST_SUITE(lock)
+
+BOOST_AUTO_TEST_CASE(lock_and_unlock_change_what_the_os_counts_as_locked,
+                     *utf::precondition(locked_readable)) {
+    const std::size_t size = 4 * page();
+    vmem::reservation r(size);
+    r.commit(r.base(), size, vmem::access::read_write);
+    const std::size_t before = *locked_bytes();
+    r.lock(r.base(), size);
+    BOOST_TEST(*locked_bytes() == before + size);
+    r.unlock(r.base(), size);
+    BOOST_TEST(*locked_bytes() == before);
+    r.unlock(r.base(), size); // unlocking what is not locked is no error
+    r.lock(r.base(), size);
+    r.discard(r.base(), size); // discard unlocks what it covers
+    BOOST_TEST(*locked_bytes() == before);
+    BOOST_TEST((all_equal(r.base(), size, 0) || !vmem::query_capabilities().discard_zero_fills));
+}
+
+BOOST_AUTO_TEST_CASE(pages_with_no_access_cannot_be_locked) {
+    vmem::reservation r(2 * page());
+    r.commit(r.base(), page(), vmem::access::read_write);
+    r.commit(bytes(r) + page(), page(), vmem::access::none);
+    const auto before = locked_bytes();
+    std::error_code ec;
+    r.lock(r.base(), r.size(), ec);
+    BOOST_TEST(ec == vmem::errc::no_access);
+    BOOST_TEST((ec == std::errc::invalid_argument));
+    if (before)
+        BOOST_TEST(*locked_bytes() == *before, "a refused lock left pages locked");
+    vmem::unlock(r.base(), r.size(), ec); // unlock has nothing to refuse
+    BOOST_TEST(!ec, ec.message());
+}
+
+BOOST_AUTO_TEST_CASE(discard_of_locked_pages_unlocks_and_discards_them) {
+    vmem::reservation r(2 * page());
+    r.commit(r.base(), r.size(), vmem::access::read_write);
+    fill_pattern(r.base(), r.size(), 15);
+    r.lock(r.base(), r.size());
+    std::error_code ec;
+    r.discard(r.base(), r.size(), ec);
+    BOOST_TEST_REQUIRE(!ec, ec.message());
+    BOOST_TEST(vmem_probe::can_write(r.base()));
+    if (vmem::query_capabilities().discard_zero_fills)
+        BOOST_TEST(all_equal(r.base(), r.size(), 0));
+}
 
 BOOST_AUTO_TEST_CASE(locked_pages_are_resident_and_keep_their_contents) {
     const std::size_t size = 8 * page();
@@ -94,6 +177,21 @@ BOOST_AUTO_TEST_CASE(prefaulted_pages_are_resident_before_any_touch) {
     BOOST_TEST(*populated == size);
     BOOST_TEST(*plain == 0u, "fresh pages were resident without prefault: the test shows nothing");
     BOOST_TEST(all_equal(r.base(), size, 0));
+}
+
+BOOST_AUTO_TEST_CASE(prefaulted_writable_pages_take_no_fault_when_written,
+                     *utf::precondition(faults_countable)) {
+    // Populated for writing, not mapped to the shared zero page (which the first write would
+    // copy, page by page).
+    const std::size_t pages = 64;
+    vmem::reservation r(pages * page());
+    r.commit(r.base(), r.size(), vmem::access::read_write, vmem::commit_options{true});
+    const long before = *minor_faults();
+    for (std::size_t i = 0; i < pages; ++i)
+        bytes(r)[i * page()] = 1;
+    const long faults = *minor_faults() - before;
+    BOOST_TEST(faults < static_cast<long>(pages / 4),
+               faults << " faults writing " << pages << " prefaulted pages");
 }
 
 BOOST_AUTO_TEST_CASE(prefault_keeps_contents_and_never_writes_read_only_pages) {

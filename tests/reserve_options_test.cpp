@@ -217,6 +217,37 @@ BOOST_AUTO_TEST_CASE(a_failed_commit_at_reserve_reserves_nothing) {
     BOOST_TEST(vmem::testing::bookkeeping_bytes() == held);
 }
 
+BOOST_AUTO_TEST_CASE(a_failed_prefault_at_reserve_reserves_nothing) {
+    // At a free address, exactly, so that what is left there after the failure can be seen.
+    const std::size_t size = 4 * granularity();
+    void* const at = vmem::reserve(size);
+    vmem::release(at);
+    vmem::reserve_options o = committed(vmem::access::read_write);
+    o.prefault = true;
+    o.address = at;
+    o.at = vmem::placement::exact;
+    const std::error_code refused = std::make_error_code(std::errc::not_enough_memory);
+    const std::size_t held = vmem::testing::bookkeeping_bytes();
+    vmem::testing::fail_os_call(vmem::testing::os_call::prefault, refused);
+    std::error_code ec;
+    void* const p = vmem::reserve(size, o, ec);
+    vmem::testing::clear_os_call_failures();
+    BOOST_TEST(p == nullptr);
+    BOOST_TEST(ec == refused);
+    BOOST_TEST(vmem::testing::bookkeeping_bytes() == held);
+    BOOST_TEST(vmem_probe::is_unmapped(at, size));
+    BOOST_TEST(is_free(at, size));
+    vmem::testing::fail_os_call(vmem::testing::os_call::prefault, refused);
+    BOOST_CHECK_THROW(vmem::reservation(size, o), std::system_error);
+    vmem::testing::clear_os_call_failures();
+    BOOST_TEST(vmem::testing::bookkeeping_bytes() == held);
+    BOOST_TEST(vmem_probe::is_unmapped(at, size));
+    // The seam fired once: the same reserve now succeeds, there.
+    vmem::reservation r(size, o);
+    BOOST_TEST(r.base() == at);
+    BOOST_TEST(r.committed_bytes() == size);
+}
+
 BOOST_AUTO_TEST_CASE(executable_reservations_behave_as_any_other) {
     const std::size_t size = 2 * granularity();
     vmem::reserve_options o;

@@ -469,6 +469,22 @@ BOOST_AUTO_TEST_CASE(huge_pages_usable_follows_the_pool_the_mode_and_the_privile
     BOOST_TEST(c.huge_pages_usable == expected);
 }
 
+BOOST_AUTO_TEST_CASE(huge_pages_usable_says_whether_prefer_gets_huge_pages_now) {
+    // Not from the fields it is derived from but from what a reserve gets: one huge page,
+    // committed (Windows gives large pages only so), asking for huge pages if there are any.
+    const vmem::capabilities c = vmem::query_capabilities();
+    vmem::reserve_options o;
+    o.huge = vmem::huge_pages::prefer;
+    o.commit = true;
+    vmem::reservation r(c.huge_page_size != 0 ? c.huge_page_size : vmem::allocation_granularity(),
+                        o);
+    const vmem::huge_page_report h = r.huge_page_status();
+    BOOST_TEST_MESSAGE("huge pages usable " << c.huge_pages_usable << "; prefer got page size "
+                                            << h.page_size << ", explicit pool "
+                                            << h.explicit_pool);
+    BOOST_TEST(c.huge_pages_usable == (h.page_size != 0));
+}
+
 BOOST_AUTO_TEST_CASE(max_map_count_is_the_os_limit) {
     BOOST_TEST(vmem::query_capabilities().max_map_count ==
                os_says::number("/proc/sys/vm/max_map_count").value_or(0));

@@ -45,6 +45,7 @@ enum class errc {
     invalid_option,       ///< a reserve or commit option outside its enum, or options that
                           ///< contradict each other (see reserve_options)
     guard_page,           ///< commit, protect, discard or lock touched guard pages (see guard)
+    no_access,            ///< lock touched pages committed with access::none
     not_supported,        ///< the operation or option does not exist on this system; the
                           ///< capabilities say so beforehand
     huge_pages_unavailable, ///< huge_pages::require could not be met (no pool pages, no

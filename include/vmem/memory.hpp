@@ -63,7 +63,10 @@ enum class placement {
 };
 
 /// Huge (large) pages for a reservation: pages of capabilities::huge_page_size, which cost the
-/// TLB less. Any other value is refused with errc::invalid_option.
+/// TLB less. Any other value is refused with errc::invalid_option. From an explicit pool (Linux
+/// hugetlb, Windows large pages) the size is rounded up to whole huge pages; with transparent
+/// huge pages (Linux) it is not, so a reservation smaller than one huge page never gets one:
+/// require fails and prefer gets normal pages.
 enum class huge_pages {
     /// Whatever the OS does by default; vmem gives no advice (Linux THP in mode `always` may
     /// still use huge pages). The default.
@@ -170,24 +173,32 @@ VMEM_DECL void protect(void* addr, std::size_t size, access a);
 /// no commit charge given back.
 /// Requires: every page [addr, addr+size) intersects is committed (else errc::not_committed) and
 ///   none is a guard page (errc::guard_page).
-/// Portability: madvise(MADV_DONTNEED) (macOS: MADV_FREE_REUSABLE, then MADV_FREE_REUSE at the
-///   next commit); Windows DiscardVirtualMemory, else VirtualAlloc(MEM_RESET).
+/// Locked pages are unlocked (see lock).
+/// Portability: madvise(MADV_DONTNEED) (macOS MADV_FREE_REUSABLE, the BSDs MADV_FREE); Windows
+///   DiscardVirtualMemory, else VirtualAlloc(MEM_RESET).
 VMEM_DECL void discard(void* addr, std::size_t size, std::error_code& ec) noexcept;
 VMEM_DECL void discard(void* addr, std::size_t size);
 
 /// Makes pages guard pages: any access faults, for as long as they stay guard pages (never the
 /// one-shot PAGE_GUARD of Windows). Their contents and storage are given back. Pages may be
 /// reserved or committed. Commit, protect, discard and lock refuse a range holding guard pages
-/// (errc::guard_page); decommit turns them back into reserved pages.
+/// (errc::guard_page); decommit turns them back into reserved pages. Locked pages are unlocked.
+/// Errors: not_supported on a reservation of the OS's explicit huge-page pool (its pages cannot
+///   be decommitted, so the guard could not be undone). If the OS refuses, the pages keep their
+///   state and access and vmem's bookkeeping is unchanged, but the contents of committed pages in
+///   the range may be gone (the kernel zaps pages before it reports).
 /// Portability: Linux 6.13+ madvise(MADV_GUARD_INSTALL), which costs no kernel mapping
-///   (capabilities::guard_pages_free), else mmap(MAP_FIXED, PROT_NONE) like decommit; Windows
+///   (capabilities::guard_pages_free); where it is refused (a locked range) or absent,
+///   mmap(MAP_FIXED, PROT_NONE) like decommit, which may split a mapping; Windows
 ///   VirtualFree(MEM_DECOMMIT), which leaves them reserved and PAGE_NOACCESS.
 VMEM_DECL void guard(void* addr, std::size_t size, std::error_code& ec) noexcept;
 VMEM_DECL void guard(void* addr, std::size_t size);
 
 /// Locks committed pages in RAM (they are populated now and never paged out) / unlocks them.
-/// Decommit, discard, guard and release unlock what they cover.
-/// Requires: every page is committed (errc::not_committed), none a guard page.
+/// Decommit, discard, guard and release unlock what they cover; unlocking pages that are not
+/// locked is no error.
+/// Requires: every page is committed (errc::not_committed), none a guard page, and for lock none
+///   with access::none (errc::no_access: Windows cannot lock them, Linux would leave them marked).
 /// Errors: the OS's own, as it reports it: RLIMIT_MEMLOCK (ENOMEM, or EPERM without the
 ///   privilege), Windows' working-set quota (ERROR_WORKING_SET_QUOTA).
 /// Portability: mlock / munlock; VirtualLock / VirtualUnlock.

@@ -16,7 +16,9 @@
 namespace vmem::testing {
 
 /// The operations that reach the OS. make_executable is a protect; a commit with
-/// commit_options::prefault is a commit and then a prefault (which, refused, undoes the commit).
+/// commit_options::prefault is a commit and then a prefault (which, refused, undoes the commit),
+/// and a reserve with reserve_options::prefault is a reserve and then a prefault (which, refused,
+/// releases the reservation).
 enum class os_call {
     reserve,
     commit,

@@ -11,12 +11,16 @@
 #include <cstdint>
 #include <sys/mman.h>
 #include <sys/resource.h>
+#if defined(__linux__)
+#include <sys/syscall.h>
+#endif
 #include <unistd.h>
 
 // Linux 6.13: guard markers that fault without a mapping of their own (the headers of older
 // systems lack the values).
 #if defined(__linux__) && !defined(MADV_GUARD_INSTALL)
 #define MADV_GUARD_INSTALL 102
+#define MADV_GUARD_REMOVE 103
 #endif
 // Linux 5.14: populate a range in one call.
 #if defined(__linux__) && !defined(MADV_POPULATE_READ)
@@ -42,31 +46,54 @@ struct advice_support {
 };
 
 #if defined(__linux__)
-advice_support guard_install;
 advice_support populate;
 #endif
 
 // Touches each page of [addr, addr+size) so that it is populated: a read where the access
-// allows no writing, else an atomic add of zero, which writes without changing the byte and
-// without losing another thread's store to it.
+// allows no writing, else an atomic compare-exchange of a byte with its own value, which writes
+// without changing it and without losing another thread's store to it (if that store came first,
+// the exchange fails, and the page was populated by that store).
 void touch(void* addr, std::size_t size, access a) noexcept {
     const std::size_t page = page_size();
     auto* p = static_cast<unsigned char*>(addr);
     const bool writable = a == access::read_write || a == access::read_write_execute;
     for (std::size_t at = 0; at < size; at += page) {
-        if (writable)
-            __atomic_fetch_add(p + at, static_cast<unsigned char>(0), __ATOMIC_RELAXED);
-        else
+        if (writable) {
+            // A compare-exchange of a byte with itself: compilers turn an atomic add of zero into
+            // a plain load (an idempotent read-modify-write), which would not populate the page.
+            unsigned char seen = __atomic_load_n(p + at, __ATOMIC_RELAXED);
+            __atomic_compare_exchange_n(p + at, &seen, seen, false, __ATOMIC_RELAXED,
+                                        __ATOMIC_RELAXED);
+        } else {
             (void)*static_cast<volatile unsigned char*>(p + at);
+        }
     }
 }
+
+// Linux: the system calls themselves. The sanitizers' runtimes replace mlock and munlock with
+// functions that lock nothing and report success; vmem's contract is what the kernel does.
+#if defined(__linux__)
+int lock_pages(void* addr, std::size_t size) noexcept {
+    return static_cast<int>(syscall(SYS_mlock, addr, size));
+}
+int unlock_pages(void* addr, std::size_t size) noexcept {
+    return static_cast<int>(syscall(SYS_munlock, addr, size));
+}
+#else
+int lock_pages(void* addr, std::size_t size) noexcept {
+    return mlock(addr, size);
+}
+int unlock_pages(void* addr, std::size_t size) noexcept {
+    return munlock(addr, size);
+}
+#endif
 
 } // namespace
 
 bool discard(void* addr, std::size_t size, std::error_code& ec) noexcept {
 #if defined(__APPLE__)
-    // The pages stay mapped and their charge is dropped at once (MADV_FREE alone would leave it
-    // counted until the kernel takes the pages).
+    // The pages stay mapped and leave the process's footprint at once (MADV_FREE alone would
+    // leave them counted until the kernel takes them).
     const int advice = MADV_FREE_REUSABLE;
 #elif defined(__linux__)
     const int advice = MADV_DONTNEED; // private anonymous: the pages read zero afterwards
@@ -75,33 +102,52 @@ bool discard(void* addr, std::size_t size, std::error_code& ec) noexcept {
 #else
     const int advice = MADV_DONTNEED;
 #endif
-    return madvise(addr, size, advice) == 0 || fail(ec);
+    if (madvise(addr, size, advice) == 0)
+        return true;
+#if defined(__linux__)
+    // MADV_DONTNEED refuses locked pages (EINVAL); discard unlocks what it covers, so unlock and
+    // try again, and lock them again if that is refused too.
+    if (errno == EINVAL && unlock_pages(addr, size) == 0) {
+        if (madvise(addr, size, advice) == 0)
+            return true;
+        const int saved_errno = errno;
+        lock_pages(addr, size);
+        errno = saved_errno;
+    }
+#endif
+    return fail(ec);
 }
 
 bool guard(void* addr, std::size_t size, const mapping_traits& traits,
            std::error_code& ec) noexcept {
 #if defined(__linux__)
-    if (!guard_install.absent()) {
-        if (madvise(addr, size, MADV_GUARD_INSTALL) == 0) {
-            guard_install.learn(true);
-            return true;
-        }
-        if (errno != EINVAL || guard_install.known.load(std::memory_order_relaxed) == 2)
-            return fail(ec); // a kernel that has guard markers refused: report it
-        guard_install.learn(false);
+    if (guard_markers() && madvise(addr, size, MADV_GUARD_INSTALL) == 0)
+        return true;
+        // Refused (a locked mapping in the range is EINVAL) or no markers at all. The kernel
+        // installs markers mapping by mapping, so some may stand on part of the range now; the
+        // remap below replaces the whole range with a fresh PROT_NONE mapping, markers and locks
+        // included.
+#endif
+    if (decommit(addr, size, traits, ec))
+        return true;
+#if defined(__linux__)
+    // The remap was refused too (the mapping limit): lift any marker the first attempt left, so
+    // that the pages keep the access vmem records (their contents may be gone).
+    if (guard_markers()) {
+        const int saved_errno = errno;
+        madvise(addr, size, MADV_GUARD_REMOVE);
+        errno = saved_errno;
     }
 #endif
-    // No guard markers: the pages become a fresh PROT_NONE mapping, as decommit makes them (which
-    // may split a mapping).
-    return decommit(addr, size, traits, ec);
+    return false;
 }
 
 bool lock(void* addr, std::size_t size, std::error_code& ec) noexcept {
-    return mlock(addr, size) == 0 || fail(ec);
+    return lock_pages(addr, size) == 0 || fail(ec);
 }
 
 bool unlock(void* addr, std::size_t size, std::error_code& ec) noexcept {
-    return munlock(addr, size) == 0 || fail(ec);
+    return unlock_pages(addr, size) == 0 || fail(ec);
 }
 
 bool prefault(void* addr, std::size_t size, access a, std::error_code& ec) noexcept {

@@ -175,6 +175,17 @@ int finds_process_madvise() noexcept {
 
 } // namespace
 
+// Asked once of a fresh PROT_NONE page, the memory guard() meets in a reservation; never of a
+// caller's range, where EINVAL may only mean that range is locked.
+bool guard_markers() noexcept {
+#if defined(__linux__)
+    static std::atomic<int> known{0};
+    return cached(known, [] { return knows_advice(MADV_GUARD_INSTALL, PROT_NONE); });
+#else
+    return false;
+#endif
+}
+
 void fill_capabilities(capabilities& c) noexcept {
     const int saved_errno = errno;
 
@@ -209,11 +220,9 @@ void fill_capabilities(capabilities& c) noexcept {
     c.decommit_zero_fills = true;     // the remap gives fresh zero pages
     c.decommit_returns_charge = true; // the remap unaccounts the range (mm/mmap.c)
     c.discard_zero_fills = true;      // MADV_DONTNEED on private anonymous memory
-    static std::atomic<int> guard_known{0}, populate_known{0}, fork_known{0}, noreplace_known{0},
+    static std::atomic<int> populate_known{0}, fork_known{0}, noreplace_known{0},
         process_madvise_known{0};
-    // Asked of a PROT_NONE page, the memory guard() meets in a reservation.
-    c.guard_pages_free =
-        cached(guard_known, [] { return knows_advice(MADV_GUARD_INSTALL, PROT_NONE); });
+    c.guard_pages_free = guard_markers();
     c.query_sees_committed_none = false;
     // MADV_DONTFORK is 2.6.16; MADV_WIPEONFORK (4.14) decides.
 #if defined(MADV_WIPEONFORK)

@@ -10,6 +10,7 @@
 #include <cstdint>
 #include <cstring>
 #include <fcntl.h>
+#include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <unistd.h>
 
@@ -48,6 +49,51 @@ bool is_power_of_two(std::size_t n) noexcept {
     return n != 0 && (n & (n - 1)) == 0;
 }
 
+// The PAGEMAP_SCAN ioctl of /proc/self/pagemap (Linux 6.7), declared here as the kernel defines
+// it (older headers lack it): which pages of a range are present huge pages, page by page.
+struct page_region {
+    std::uint64_t start, end, categories;
+};
+struct pm_scan_arg {
+    std::uint64_t size, flags, start, end, walk_end, vec, vec_len, max_pages, category_inverted,
+        category_mask, category_anyof_mask, return_mask;
+};
+static_assert(sizeof(pm_scan_arg) == 96, "the kernel's struct pm_scan_arg");
+constexpr unsigned long pagemap_scan_request = _IOWR('f', 16, pm_scan_arg);
+constexpr std::uint64_t page_is_present = 1u << 3;
+constexpr std::uint64_t page_is_huge = 1u << 6;
+
+// The bytes of [lo, hi) (page aligned) backed by huge pages now, exactly; false where the kernel
+// has no PAGEMAP_SCAN.
+bool scan_huge_bytes(std::uintptr_t lo, std::uintptr_t hi, std::size_t& total) noexcept {
+    const int fd = open("/proc/self/pagemap", O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return false;
+    total = 0;
+    bool ok = true;
+    page_region found[32];
+    for (std::uintptr_t at = lo; at < hi;) {
+        pm_scan_arg arg{};
+        arg.size = sizeof arg;
+        arg.start = at;
+        arg.end = hi;
+        arg.vec = reinterpret_cast<std::uintptr_t>(found);
+        arg.vec_len = sizeof found / sizeof found[0];
+        arg.category_mask = page_is_present | page_is_huge; // both required
+        arg.return_mask = page_is_huge;
+        const int n = ioctl(fd, pagemap_scan_request, &arg);
+        if (n < 0 || arg.walk_end <= at) {
+            ok = false;
+            break;
+        }
+        for (int i = 0; i < n; ++i)
+            total += static_cast<std::size_t>(found[i].end - found[i].start);
+        at = static_cast<std::uintptr_t>(arg.walk_end);
+    }
+    close(fd);
+    return ok;
+}
+
 #endif
 
 } // namespace
@@ -81,7 +127,10 @@ bool plan_mapping(const reserve_options& options, mapping_traits& traits, std::s
             size = rounded;
         }
     }
-    if (!traits.explicit_pool && is_power_of_two(f.thp_page) && f.thp_page > page_size())
+    // Transparent huge pages do not round the size: a reservation smaller than one huge page can
+    // never be backed by one (require fails, prefer gets normal pages).
+    if (!traits.explicit_pool && is_power_of_two(f.thp_page) && f.thp_page > page_size() &&
+        size >= f.thp_page)
         unit = f.thp_page;
     if (unit != 0) {
         traits.huge_page = unit;
@@ -102,14 +151,19 @@ bool plan_mapping(const reserve_options& options, mapping_traits& traits, std::s
 
 std::size_t huge_bytes(const void* base, std::size_t size) noexcept {
 #if defined(__linux__)
-    // /proc/self/smaps, streamed through a buffer on the stack: for every mapping overlapping the
-    // range, its AnonHugePages (THP) and its hugetlb pages, at most the overlap (neighbouring
-    // reservations with the same flags share one mapping).
+    const auto lo = reinterpret_cast<std::uintptr_t>(base);
+    const std::uintptr_t hi = lo + size;
+    // Neighbouring reservations with the same flags share one kernel mapping, whose huge pages
+    // smaps counts as a whole: PAGEMAP_SCAN sees the range's own, where the kernel has it.
+    std::size_t scanned = 0;
+    if (scan_huge_bytes(lo, hi, scanned))
+        return scanned;
+    // Else /proc/self/smaps, streamed through a buffer on the stack: for every mapping
+    // overlapping the range, its AnonHugePages (THP) and its hugetlb pages, at most the overlap
+    // (a bound only, when the mapping extends past the range).
     const int fd = open("/proc/self/smaps", O_RDONLY | O_CLOEXEC);
     if (fd < 0)
         return 0;
-    const auto lo = reinterpret_cast<std::uintptr_t>(base);
-    const std::uintptr_t hi = lo + size;
     std::size_t total = 0;
     std::size_t overlap = 0; // bytes of the current mapping inside the range; 0 when outside
     std::size_t counted = 0; // of the current mapping

@@ -38,6 +38,10 @@ std::size_t bytes_after(const char* text, const char* key) noexcept;
 /// or does not start with a digit.
 std::size_t file_number(const char* path, std::size_t fallback) noexcept;
 
+/// Whether the kernel has guard markers (Linux 6.13+ MADV_GUARD_INSTALL), found once on a fresh
+/// page (capabilities.cpp). False elsewhere.
+bool guard_markers() noexcept;
+
 #if defined(__linux__)
 /// The bracketed word of /sys/kernel/mm/transparent_hugepage/enabled ("always [madvise] never");
 /// unavailable when the file cannot be read or names none of the three.

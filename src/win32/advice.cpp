@@ -43,7 +43,29 @@ discard_function find_discard() noexcept {
 
 } // namespace
 
+namespace {
+
+bool discard_unlocked(void* addr, std::size_t size, std::error_code& ec) noexcept;
+
+} // namespace
+
 bool discard(void* addr, std::size_t size, std::error_code& ec) noexcept {
+    // Discard unlocks what it covers, as on Linux: locked pages stay in the working set.
+    // VirtualUnlock fails with ERROR_NOT_LOCKED where nothing was locked; then nothing changes.
+    const bool was_locked = VirtualUnlock(addr, size) != 0;
+    if (discard_unlocked(addr, size, ec))
+        return true;
+    if (was_locked) { // refused: as before
+        const DWORD saved = GetLastError();
+        VirtualLock(addr, size);
+        SetLastError(saved);
+    }
+    return false;
+}
+
+namespace {
+
+bool discard_unlocked(void* addr, std::size_t size, std::error_code& ec) noexcept {
     // DiscardVirtualMemory lets the pages go at once (their contents become undefined); MEM_RESET
     // marks them as not worth writing to the page file, taken when memory is short. Both keep the
     // pages committed, with their protection and their charge.
@@ -61,6 +83,8 @@ bool discard(void* addr, std::size_t size, std::error_code& ec) noexcept {
     return VirtualAlloc(addr, size, MEM_RESET, PAGE_NOACCESS) != nullptr || fail(ec);
 }
 
+} // namespace
+
 bool guard(void* addr, std::size_t size, const mapping_traits&, std::error_code& ec) noexcept {
     // Decommitted pages fault on any access for as long as they stay decommitted, and cost no
     // mapping of their own (never PAGE_GUARD, which fires once and then lets the access through).
@@ -72,23 +96,29 @@ bool lock(void* addr, std::size_t size, std::error_code& ec) noexcept {
 }
 
 bool unlock(void* addr, std::size_t size, std::error_code& ec) noexcept {
-    return VirtualUnlock(addr, size) != 0 || fail(ec);
+    // Pages that were not locked are refused with ERROR_NOT_LOCKED; munlock accepts them, and so
+    // does vmem on every platform: unlocked is what was asked.
+    return VirtualUnlock(addr, size) != 0 || GetLastError() == ERROR_NOT_LOCKED || fail(ec);
 }
 
 bool prefault(void* addr, std::size_t size, access a, std::error_code&) noexcept {
     // Fresh committed pages are demand-zero: PrefetchVirtualMemory brings in pages that have
     // backing (a file, the page file) and does not materialise these, so each page is touched:
-    // read where the access allows no writing, else an atomic add of zero (no byte changes, no
-    // store of another thread is lost).
+    // read where the access allows no writing, else a compare-exchange of a word with itself (no
+    // byte changes, no store of another thread is lost).
     if (a == access::none)
         return true;
     const bool writable = a == access::read_write || a == access::read_write_execute;
     const std::size_t page = page_size();
     auto* p = static_cast<unsigned char*>(addr);
     for (std::size_t at = 0; at < size; at += page) {
-        if (writable) // a page's first four bytes, aligned: every compiler has this one
-            InterlockedExchangeAdd(reinterpret_cast<volatile LONG*>(p + at), 0);
-        else
+        if (writable) { // a page's first four bytes, aligned: every compiler has this one
+            // Exchanged with themselves: compilers turn an interlocked add of zero into a plain
+            // load (an idempotent read-modify-write), which would not populate the page.
+            volatile LONG* word = reinterpret_cast<volatile LONG*>(p + at);
+            const LONG seen = *word;
+            InterlockedCompareExchange(word, seen, seen);
+        } else
             (void)*static_cast<volatile unsigned char*>(p + at);
     }
     return true;
