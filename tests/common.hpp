@@ -66,6 +66,29 @@ inline boost::test_tools::assertion_result charge_readable(utf::test_unit_id) {
     return r;
 }
 
+#if defined(__SANITIZE_THREAD__)
+constexpr bool under_thread_sanitizer = true;
+#elif defined(__has_feature)
+#if __has_feature(thread_sanitizer)
+constexpr bool under_thread_sanitizer = true;
+#else
+constexpr bool under_thread_sanitizer = false;
+#endif
+#else
+constexpr bool under_thread_sanitizer = false;
+#endif
+
+/// A precondition that skips a test, printing `why`, under ThreadSanitizer.
+struct unless_thread_sanitizer {
+    const char* why;
+    boost::test_tools::assertion_result operator()(utf::test_unit_id) const {
+        boost::test_tools::assertion_result r(!under_thread_sanitizer);
+        if (!r)
+            r.message() << "ThreadSanitizer: " << why;
+        return r;
+    }
+};
+
 /// A precondition that skips a test, printing why, where there is no fork (Windows).
 inline boost::test_tools::assertion_result can_fork(utf::test_unit_id) {
     boost::test_tools::assertion_result r(

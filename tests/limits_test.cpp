@@ -112,26 +112,6 @@ void run(std::string (*body)(void*)) {
     BOOST_TEST(problems->empty(), *problems);
 }
 
-#if defined(__SANITIZE_THREAD__)
-constexpr bool under_tsan = true;
-#elif defined(__has_feature)
-#if __has_feature(thread_sanitizer)
-constexpr bool under_tsan = true;
-#else
-constexpr bool under_tsan = false;
-#endif
-#else
-constexpr bool under_tsan = false;
-#endif
-
-// ThreadSanitizer's runtime maps memory of its own for every thread and allocation, and dies
-// (rather than failing a call) once the process is at the mapping limit.
-boost::test_tools::assertion_result runtime_survives_the_limit(utf::test_unit_id) {
-    boost::test_tools::assertion_result r(!under_tsan);
-    r.message() << "ThreadSanitizer's runtime needs mappings of its own and dies at the limit";
-    return r;
-}
-
 boost::test_tools::assertion_result linux_limits(utf::test_unit_id) {
     boost::test_tools::assertion_result r(vmem::query_capabilities().max_map_count != 0);
     r.message() << "no vm.max_map_count and no RLIMIT_DATA check in mprotect here (Linux only)";
@@ -144,7 +124,8 @@ BOOST_AUTO_TEST_SUITE(limits)
 
 BOOST_AUTO_TEST_CASE(the_mapping_limit_is_told_apart,
                      *utf::precondition(linux_limits) *
-                         utf::precondition(runtime_survives_the_limit)) {
+                         utf::precondition(unless_thread_sanitizer{
+                             "its runtime needs mappings of its own and dies at the limit"})) {
     run(split_until_the_mapping_limit);
 }
 

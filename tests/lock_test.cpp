@@ -180,7 +180,9 @@ BOOST_AUTO_TEST_CASE(prefaulted_pages_are_resident_before_any_touch) {
 }
 
 BOOST_AUTO_TEST_CASE(prefaulted_writable_pages_take_no_fault_when_written,
-                     *utf::precondition(faults_countable)) {
+                     *utf::precondition(faults_countable) *
+                         utf::precondition(unless_thread_sanitizer{
+                             "its shadow memory takes page faults of its own on every write"})) {
     // Populated for writing, not mapped to the shared zero page (which the first write would
     // copy, page by page).
     const std::size_t pages = 64;
