@@ -3,8 +3,10 @@
 #define VMEM_VMEM_HPP
 
 #include <vmem/access.hpp>
+#include <vmem/arena.hpp>
 #include <vmem/config.hpp>
 #include <vmem/error.hpp>
+#include <vmem/guarded.hpp>
 #include <vmem/memory.hpp>
 #include <vmem/reservation.hpp>
 #include <vmem/system.hpp>
