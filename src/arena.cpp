@@ -75,18 +75,6 @@ arena& arena::operator=(arena&& other) noexcept {
     return *this;
 }
 
-void swap(arena& a, arena& b) noexcept {
-    using std::swap;
-    swap(a.res_, b.res_);
-    swap(a.base_, b.base_);
-    swap(a.used_, b.used_);
-    swap(a.committed_, b.committed_);
-    swap(a.capacity_, b.capacity_);
-    swap(a.step_, b.step_);
-    swap(a.keep_, b.keep_);
-    swap(a.prefault_, b.prefault_);
-}
-
 void* arena::allocate_slow(std::size_t n, std::size_t pad, std::error_code& ec) noexcept {
     if (!res_) {
         ec = errc::empty_reservation;

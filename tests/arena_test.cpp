@@ -334,6 +334,14 @@ BOOST_AUTO_TEST_CASE(moves_like_a_reservation) {
     BOOST_TEST(b.base() == nullptr);
     BOOST_TEST(is_free(old, granularity())); // move assignment released c's own reservation
     BOOST_TEST(vmem_probe::can_write(p));
+
+    // swap, found by argument-dependent lookup (and linkable from a shared vmem too).
+    vmem::arena d(granularity());
+    void* other = d.base();
+    swap(c, d);
+    BOOST_TEST(c.base() == other);
+    BOOST_TEST(d.base() == p);
+    BOOST_TEST(d.size() == 64u);
 }
 
 BOOST_AUTO_TEST_CASE(construction_errors_are_reserve_errors) {

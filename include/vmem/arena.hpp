@@ -11,6 +11,7 @@
 #include <cstdint>
 #include <memory_resource>
 #include <system_error>
+#include <utility>
 
 namespace vmem {
 
@@ -19,7 +20,9 @@ namespace vmem {
 struct arena_options {
     /// Huge pages for the reservation, as reserve_options::huge. When the reservation gets them
     /// (huge_page_status().page_size is not 0), the commit step and keep_committed are rounded up
-    /// to whole huge pages instead of pages.
+    /// to whole huge pages instead of pages. Windows gives large pages only to memory committed
+    /// at reserve and never decommitted, which an arena is not: there `prefer` gets normal pages
+    /// and `require` fails with errc::huge_pages_unavailable.
     huge_pages huge = huge_pages::os_default;
     /// Bytes committed at a time as the arena grows, rounded up to whole pages; 0 for
     /// arena::default_commit_step.
@@ -112,10 +115,11 @@ public:
     /// and reset only). Never decommits.
     void deallocate(void* p, std::size_t size) noexcept {
         const std::size_t n = size == 0 ? 1 : size;
-        unsigned char* b = static_cast<unsigned char*>(p);
-        if (b != nullptr && b >= base_ && static_cast<std::size_t>(b - base_) <= used_ &&
-            used_ - static_cast<std::size_t>(b - base_) == n)
-            used_ = static_cast<std::size_t>(b - base_);
+        // Compared as integers: a pointer from elsewhere may not be subtracted from base_.
+        const std::uintptr_t at = reinterpret_cast<std::uintptr_t>(p);
+        const std::uintptr_t first = reinterpret_cast<std::uintptr_t>(base_);
+        if (p != nullptr && at >= first && at - first <= used_ && used_ - (at - first) == n)
+            used_ = at - first;
     }
 
     /// The current top, to rewind() to later.
@@ -150,7 +154,18 @@ public:
     /// huge_page_status(); do not decommit or release through it).
     const vmem::reservation& reservation() const noexcept { return res_; }
 
-    friend void swap(arena& a, arena& b) noexcept;
+    /// Inline, as reservation's: a friend is not exported from a shared library with the class.
+    friend void swap(arena& a, arena& b) noexcept {
+        using std::swap;
+        swap(a.res_, b.res_);
+        swap(a.base_, b.base_);
+        swap(a.used_, b.used_);
+        swap(a.committed_, b.committed_);
+        swap(a.capacity_, b.capacity_);
+        swap(a.step_, b.step_);
+        swap(a.keep_, b.keep_);
+        swap(a.prefault_, b.prefault_);
+    }
 
 private:
     void* allocate_slow(std::size_t n, std::size_t pad, std::error_code& ec) noexcept;
@@ -185,8 +200,12 @@ private:
     bool do_is_equal(const std::pmr::memory_resource& other) const noexcept override {
         if (this == &other)
             return true;
+#if defined(__cpp_rtti) || defined(__GXX_RTTI) || defined(_CPPRTTI)
         const arena_resource* o = dynamic_cast<const arena_resource*>(&other);
         return o != nullptr && o->arena_ == arena_;
+#else
+        return false; // without RTTI (-fno-rtti, /GR-) only the same object: still correct
+#endif
     }
 
     vmem::arena* arena_;
