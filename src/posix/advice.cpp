@@ -190,7 +190,7 @@ void classify_out_of_memory(std::error_code& ec, std::size_t size) noexcept {
     }
     // RLIMIT_AS caps the address space (VmSize), RLIMIT_DATA the private writable memory
     // (VmData); either refuses with ENOMEM.
-    char text[4096];
+    char text[file_buffer_size];
     if (read_file("/proc/self/status", text, sizeof text) > 0) {
         struct limit_use {
             int resource;

@@ -48,7 +48,7 @@ namespace {
 // when the line is missing or the file unreadable.
 std::size_t meminfo(const char* key) noexcept {
     // /proc/meminfo is some 1.5 KiB: one buffer holds it with room to spare.
-    char buf[4096];
+    char buf[file_buffer_size];
     if (read_file("/proc/meminfo", buf, sizeof buf) < 0)
         return 0;
     return bytes_after(buf, key);

@@ -28,7 +28,7 @@ struct huge_facts {
 
 huge_facts read_huge_facts() noexcept {
     huge_facts f;
-    char buf[4096];
+    char buf[file_buffer_size];
     if (read_file("/proc/meminfo", buf, sizeof buf) > 0) {
         f.pool_page = bytes_after(buf, "Hugepagesize");
         const std::size_t free = number_after(buf, "HugePages_Free");

@@ -32,7 +32,7 @@ std::size_t count_lines(const char* path) noexcept {
     if (fd < 0)
         return 0;
     std::size_t lines = 0;
-    char buffer[4096];
+    char buffer[file_buffer_size];
     for (;;) {
         const ssize_t n = read(fd, buffer, sizeof buffer);
         if (n < 0 && errno == EINTR)

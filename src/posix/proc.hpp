@@ -11,6 +11,11 @@
 
 namespace vmem::detail::os {
 
+/// The stack buffer the readers of /proc and /sys files use: big enough for /proc/meminfo and
+/// /proc/self/status, and the chunk a longer file (/proc/self/maps, smaps) is read in. A buffer
+/// size only; it has nothing to do with the page size.
+constexpr std::size_t file_buffer_size = 4096;
+
 /// Reads up to size - 1 bytes of a small file into buffer, NUL-terminated (size > 0), retrying
 /// short and interrupted reads. The length read, or -1 when the file cannot be opened (errno
 /// says why).

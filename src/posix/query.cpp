@@ -19,6 +19,7 @@
 // A free address's run starts at its page and ends at the next mapping: no source says cheaply
 // where a free range begins (nor does Windows's VirtualQuery), so no platform reports it.
 #include "../platform.hpp"
+#include "proc.hpp"
 
 #include <vmem/error.hpp>
 
@@ -348,7 +349,7 @@ private:
 /// switch, so that lines straddle reads (the kernel hands out whole lines when they fit).
 bool query_by_file(int fd, std::uintptr_t p, std::size_t piece, region& out,
                    std::error_code& ec) noexcept {
-    char buffer[4096];
+    char buffer[file_buffer_size];
     if (piece > sizeof buffer)
         piece = sizeof buffer;
     maps_parser parser(p);
@@ -414,7 +415,7 @@ bool query(const void* address, bool fast_source, region& out, std::error_code& 
         }
     }
     // Under the testing switch, reads of an odd few bytes, so that lines straddle them.
-    return query_by_file(maps.fd(), p, fast_source ? 4096 : 61, out, ec);
+    return query_by_file(maps.fd(), p, fast_source ? file_buffer_size : 61, out, ec);
 #elif defined(__APPLE__)
     (void)fast_source;
     // A kernel region is one vm_map entry; neighbours of the same kind are joined as on Linux.
