@@ -28,9 +28,11 @@ bool holds_lock_memory_privilege() noexcept {
     HANDLE token = nullptr;
     if (!OpenProcessToken(GetCurrentProcess(), TOKEN_QUERY, &token))
         return false;
-    // A token holds a few dozen privileges at most (Windows defines 36): 4 KiB on the stack holds
-    // every one. A larger list fails with ERROR_INSUFFICIENT_BUFFER, reported as not held.
-    alignas(TOKEN_PRIVILEGES) unsigned char buffer[4096];
+    // A token holds a few dozen privileges at most (Windows defines 36), 12 bytes each: this
+    // buffer (a size in bytes, unrelated to pages) holds every one. A larger list fails with
+    // ERROR_INSUFFICIENT_BUFFER, reported as not held.
+    constexpr std::size_t privileges_buffer_size = 4096;
+    alignas(TOKEN_PRIVILEGES) unsigned char buffer[privileges_buffer_size];
     DWORD length = 0;
     const bool read =
         GetTokenInformation(token, TokenPrivileges, buffer, sizeof buffer, &length) != 0;
