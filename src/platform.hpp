@@ -98,6 +98,22 @@ std::size_t huge_bytes(const void* base, std::size_t size) noexcept;
 /// The capabilities this backend knows (all but what the shared layer fills in).
 void fill_capabilities(capabilities& c) noexcept;
 
+/// The double mapping of vmem::double_mapping (src/posix/ring.cpp, src/win32/ring.cpp): one
+/// shared object of `size` bytes (a multiple of the allocation granularity, 2 * size within the
+/// address space) mapped read-write at base and at base + size. Returns base, or null with `ec`
+/// set and nothing left behind (no view, no reservation, no descriptor or handle). The object's
+/// descriptor or handle is closed once both views hold it. `placeholders` false is the testing
+/// switch (testing::use_placeholder_double_mapping): Windows then takes its retry path.
+void* map_twice(std::size_t size, bool placeholders, std::error_code& ec) noexcept;
+/// Unmaps both views made by map_twice, which frees the object.
+bool unmap_twice(void* base, std::size_t size, std::error_code& ec) noexcept;
+/// The method map_twice uses here, with the testing switch as above.
+double_mapping_method double_mapping(bool placeholders) noexcept;
+/// The testing switch's state (src/ring_buffer.cpp).
+bool placeholder_double_mapping_allowed() noexcept;
+/// Times map_twice's retry path found its address taken (testing::double_mapping_retries).
+std::size_t double_mapping_retries() noexcept;
+
 /// Memory for vmem's own bookkeeping: `size` bytes (a multiple of the page size), committed,
 /// read-write, zero. Null when the OS refuses. free_pages gives back what allocate_pages gave.
 void* allocate_pages(std::size_t size) noexcept;

@@ -17,7 +17,7 @@ set(booleans native_aligned_reserve commit_charged_when_writable write_execute
   large_page_privilege huge_pages_usable decommit_zero_fills decommit_returns_charge
   discard_zero_fills guard_pages_free query_sees_committed_none fork_control page_locking
   placeholders map_fixed_noreplace populate_write process_madvise)
-set(strings accounting transparent_huge_pages)
+set(strings accounting transparent_huge_pages double_mapping)
 set(arrays huge_page_sizes)
 
 # run(<arguments>...): runs vmem-info, leaving `result`, `out` and `err`.

@@ -29,6 +29,24 @@ const char* name(vmem::commit_accounting a) {
     return "unknown";
 }
 
+const char* name(vmem::double_mapping_method m) {
+    switch (m) {
+    case vmem::double_mapping_method::none:
+        return "none";
+    case vmem::double_mapping_method::memfd:
+        return "memfd";
+    case vmem::double_mapping_method::shm_anon:
+        return "shm_anon";
+    case vmem::double_mapping_method::shm_open:
+        return "shm_open";
+    case vmem::double_mapping_method::placeholders:
+        return "placeholders";
+    case vmem::double_mapping_method::file_mapping_retry:
+        return "file_mapping_retry";
+    }
+    return "unknown";
+}
+
 const char* name(vmem::thp_mode m) {
     switch (m) {
     case vmem::thp_mode::unavailable:
@@ -116,6 +134,7 @@ void print_table(const vmem::capabilities& c) {
     row("map_fixed_noreplace", yes_no(c.map_fixed_noreplace), "Linux MAP_FIXED_NOREPLACE");
     row("populate_write", yes_no(c.populate_write), "Linux MADV_POPULATE_WRITE");
     row("process_madvise", yes_no(c.process_madvise), "Linux process_madvise");
+    row("double_mapping", name(c.double_mapping), "how ring_buffer maps its pages twice");
 }
 
 void print_json(const vmem::capabilities& c) {
@@ -161,6 +180,7 @@ void print_json(const vmem::capabilities& c) {
     boolean("placeholders", c.placeholders);
     boolean("map_fixed_noreplace", c.map_fixed_noreplace);
     boolean("populate_write", c.populate_write);
+    text("double_mapping", name(c.double_mapping));
     std::printf("  \"process_madvise\": %s\n}\n", c.process_madvise ? "true" : "false");
 }
 

@@ -33,6 +33,19 @@ enum class thp_mode {
     always,      ///< everywhere, unless refused (MADV_NOHUGEPAGE): huge_pages::never
 };
 
+/// How vmem::double_mapping (and vmem::ring_buffer on it) maps the same pages twice, back to back.
+enum class double_mapping_method {
+    none, ///< this system has no way vmem knows of
+    /// Linux, FreeBSD 13+: memfd_create, two MAP_FIXED | MAP_SHARED views in one reservation
+    memfd,
+    shm_anon,     ///< older FreeBSD: shm_open(SHM_ANON), the same two views
+    shm_open,     ///< macOS and other POSIX: shm_open with a random name, unlinked at once
+    placeholders, ///< Windows 10 1803+: a placeholder split in two, MapViewOfFile3 into each half
+    /// Windows without working placeholders (before 10 1803; Wine 8): MapViewOfFileEx at a free
+    /// address and just after it, retried a bounded number of times when another thread takes it.
+    file_mapping_retry,
+};
+
 /// What differs between platforms, reported instead of left implicit. Every field comes from the
 /// OS at the call (tests branch on these, never on the platform's name).
 struct capabilities {
@@ -103,6 +116,8 @@ struct capabilities {
     bool map_fixed_noreplace; ///< Linux 4.17+: an exact reserve never replaces a mapping
     bool populate_write;      ///< Linux 5.14+: MADV_POPULATE_WRITE (prefault in one call)
     bool process_madvise;     ///< Linux 5.10+: process_madvise
+    /// How double_mapping maps pages twice here (<vmem/ring_buffer.hpp>).
+    double_mapping_method double_mapping;
 };
 
 /// Reads the capabilities of the running system (cheap after the first call, apart from the

@@ -9,6 +9,8 @@
 #include <vmem/guarded.hpp>
 #include <vmem/memory.hpp>
 #include <vmem/reservation.hpp>
+#include <vmem/ring_buffer.hpp>
+#include <vmem/stable_vector.hpp>
 #include <vmem/system.hpp>
 #include <vmem/testing.hpp>
 #include <vmem/version.hpp>

@@ -266,6 +266,7 @@ void fill_capabilities(capabilities& c) noexcept {
     c.populate_write = false;
     c.process_madvise = false;
 #endif
+    c.double_mapping = double_mapping(placeholder_double_mapping_allowed());
 
     errno = saved_errno;
 }

@@ -106,6 +106,7 @@ void fill_capabilities(capabilities& c) noexcept {
     c.map_fixed_noreplace = false; // Linux only (VirtualAlloc at an address never replaces)
     c.populate_write = false;      // Linux only (PrefetchVirtualMemory is a hint, not this)
     c.process_madvise = false;     // Linux only
+    c.double_mapping = double_mapping(placeholder_double_mapping_allowed());
 
     SetLastError(saved_error);
 }
