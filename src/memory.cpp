@@ -35,6 +35,25 @@ void put_back_pages(const run_map::cut& c, const os::mapping_traits& t) noexcept
         });
 }
 
+// After a refused decommit or guard that the OS may have applied in part (Linux before 6.12 for a
+// remap, madvise and the guard fallback; the seam's after_part mode everywhere): gives every page
+// of the cut its recorded state and access again. Committed pages the call had decommitted come
+// back committed with their access (reading zero: their contents were asked to go), and guard
+// pages are guards again. Reserved pages are left alone: either call leaves them reserved (a
+// backend whose guard failed lifts its markers). Where nothing changed, nothing does (the access
+// is what the pages have; a guard again is a guard), and nothing is split.
+void put_back_states(const run_map::cut& c, const os::mapping_traits& t) noexcept {
+    run_map::for_each_piece(c,
+                            [&t](std::uintptr_t lo, std::uintptr_t hi, bool committed, access a) {
+                                void* p = reinterpret_cast<void*>(lo);
+                                std::error_code ignored;
+                                if (committed && a == guard_access)
+                                    os::guard(p, hi - lo, t, ignored);
+                                else if (committed)
+                                    os::commit(p, hi - lo, a, ignored);
+                            });
+}
+
 // The seam, then the spare nodes that let the change be recorded once the OS has made it.
 bool ready(record& r, testing::os_call call, std::error_code& ec) noexcept {
     if (injected_failure(call, ec))
@@ -138,17 +157,25 @@ void decommit_unclassified(record& r, std::uintptr_t lo, std::uintptr_t hi,
                            std::error_code& ec) noexcept {
     if (!ready(r, testing::os_call::decommit, ec))
         return;
-    // One system call that replaces the whole range or, refused, leaves it as it was: Linux checks
-    // the mapping limit before it unmaps anything (and since 6.12 puts the old mappings back on
-    // any later failure); VirtualFree(MEM_DECOMMIT) is all-or-nothing. Contents already gone
-    // could not be put back, so nothing else is attempted here.
+    // One system call that replaces the whole range. Refused, it may have replaced part of it
+    // (Linux checks the mapping limit before it unmaps anything, and since 6.12 puts the old
+    // mappings back on any later failure, but older kernels do not): the pages are then given
+    // their state and access again. Contents already gone cannot come back, and were asked to go.
     void* const p = reinterpret_cast<void*>(lo);
     // Fast paths: the range is all reserved, or is exactly one committed run.
     run* last = r.runs.last_below(hi);
     const bool reserved = last == nullptr || last->hi <= lo;
     if (reserved || (last->lo == lo && last->hi == hi)) {
-        if (!os::decommit(p, hi - lo, r.traits, ec))
+        if (!os::decommit(p, hi - lo, r.traits, ec)) {
+            if (!reserved && os::partial_failures()) {
+                std::error_code ignored;
+                if (last->a == guard_access)
+                    os::guard(p, hi - lo, r.traits, ignored);
+                else
+                    os::commit(p, hi - lo, last->a, ignored);
+            }
             return;
+        }
         if (!reserved) {
             const std::size_t gone = last->a == guard_access ? 0 : hi - lo;
             r.runs.remove(last);
@@ -160,6 +187,8 @@ void decommit_unclassified(record& r, std::uintptr_t lo, std::uintptr_t hi,
     }
     const run_map::cut c = r.runs.isolate(lo, hi);
     if (!os::decommit(p, hi - lo, r.traits, ec)) {
+        if (os::partial_failures())
+            put_back_states(c, r.traits);
         r.runs.put_back(c);
         return;
     }
@@ -340,6 +369,8 @@ void guard_locked(record& r, std::uintptr_t lo, std::uintptr_t hi, std::error_co
         return;
     const run_map::cut c = r.runs.isolate(lo, hi);
     if (!os::guard(reinterpret_cast<void*>(lo), hi - lo, r.traits, ec)) {
+        if (os::partial_failures()) // what a guard applied in part changed
+            put_back_states(c, r.traits);
         r.runs.put_back(c);
         os::classify_out_of_memory(ec, hi - lo);
         return;
@@ -363,8 +394,17 @@ void lock_locked(record& r, std::uintptr_t lo, std::uintptr_t hi, bool lock,
     if (injected_failure(lock ? testing::os_call::lock : testing::os_call::unlock, ec))
         return;
     void* const p = reinterpret_cast<void*>(lo);
-    if (!(lock ? os::lock(p, hi - lo, ec) : os::unlock(p, hi - lo, ec)))
+    if (!(lock ? os::lock(p, hi - lo, ec) : os::unlock(p, hi - lo, ec))) {
+        // mlock marks the kernel's mappings locked one by one and then faults them in, and keeps
+        // the marks when it fails partway: unlock what a refused lock may have locked. (A lock
+        // records nothing, so pages of the range locked before come out unlocked too.) A refused
+        // unlock is left as it is: unlocked pages are what was asked.
+        if (lock && os::partial_failures()) {
+            std::error_code ignored;
+            os::unlock(p, hi - lo, ignored);
+        }
         return;
+    }
     ec.clear();
 }
 

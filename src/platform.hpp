@@ -8,7 +8,9 @@
 #include <vmem/access.hpp>
 #include <vmem/memory.hpp>
 #include <vmem/system.hpp>
+#include <vmem/testing.hpp>
 
+#include <atomic>
 #include <cstddef>
 #include <cstdint>
 #include <system_error>
@@ -32,6 +34,13 @@ std::uintptr_t address_limit() noexcept;
 /// True when a failed commit or protect may have changed part of its range (Linux: mprotect
 /// works mapping by mapping and does not undo); the shared layer then puts the range back.
 bool partial_failures() noexcept;
+
+/// The seam's after_part mode (testing::failure_mode), asked by a backend right before its system
+/// call of kind `call` over `size` bytes: 0 when not armed; else the bytes (whole pages from the
+/// start) to make that call for before failing with `ec`, which the backend also puts where its
+/// own recovery looks (errno, SetLastError). One relaxed load when nothing is armed.
+inline std::size_t injected_partial(testing::os_call call, std::size_t size,
+                                    std::error_code& ec) noexcept;
 
 /// What every mapping of a reservation carries, set at reserve and kept by every remap
 /// (decommit, guard's fallback): the fork policy, huge pages and MAP_JIT are properties of the
@@ -120,5 +129,16 @@ void* allocate_pages(std::size_t size) noexcept;
 void free_pages(void* p, std::size_t size) noexcept;
 
 } // namespace vmem::detail::os
+
+namespace vmem::detail {
+extern std::atomic<bool> seam_armed;
+std::size_t injected_partial_armed(testing::os_call call, std::size_t size,
+                                   std::error_code& ec) noexcept;
+} // namespace vmem::detail
+
+inline std::size_t vmem::detail::os::injected_partial(testing::os_call call, std::size_t size,
+                                                      std::error_code& ec) noexcept {
+    return seam_armed.load(std::memory_order_relaxed) ? injected_partial_armed(call, size, ec) : 0;
+}
 
 #endif

@@ -41,6 +41,33 @@ VMEM_DECL void fail_os_call(os_call call, std::error_code error, unsigned skip,
                             std::error_code& ec) noexcept;
 VMEM_DECL void fail_os_call(os_call call, std::error_code error, unsigned skip = 0);
 
+/// Where an armed failure strikes. `before`: the operation fails before it reaches the OS, as
+/// fail_os_call above does. `after_part`: the OS is asked for real, but only for the first part
+/// of the range (its lower half in whole pages, at least one page, so a one-page range is done
+/// whole), and the call then reports `error` as the OS's own — what the kernel does when it
+/// refuses a call midway through a range (Linux's mprotect, madvise, mlock and a remap work
+/// mapping by mapping and keep what they changed). The backend makes the system call there
+/// (POSIX: mprotect for commit and protect, the mmap(MAP_FIXED) of decommit and of guard's
+/// fallback, madvise for discard, guard and prefault, mlock, munlock; Windows: VirtualAlloc
+/// MEM_COMMIT, VirtualProtect, VirtualFree MEM_DECOMMIT, DiscardVirtualMemory or MEM_RESET,
+/// VirtualLock, VirtualUnlock), so the backend's own recovery runs too: a guard whose madvise
+/// fails partway falls back to a remap and succeeds. A call that reaches no system call of its
+/// kind (a prefault of pages with no access) leaves the seam armed.
+enum class failure_mode {
+    before,
+    after_part,
+};
+
+/// fail_os_call with a failure_mode. `after_part` needs an error in the category the OS's own
+/// errors come in (std::system_category() with an errno value on POSIX, vmem::win32_category()
+/// with a GetLastError() value on Windows),
+/// and an operation the OS can apply in part: not reserve or release, which the OS does whole
+/// (mmap, munmap; VirtualAlloc MEM_RESERVE, VirtualFree MEM_RELEASE).
+/// Errors: std::errc::invalid_argument for those, and as above; nothing is armed then.
+VMEM_DECL void fail_os_call(os_call call, std::error_code error, unsigned skip, failure_mode mode,
+                            std::error_code& ec) noexcept;
+VMEM_DECL void fail_os_call(os_call call, std::error_code error, unsigned skip, failure_mode mode);
+
 /// Disarms every kind.
 VMEM_DECL void clear_os_call_failures() noexcept;
 

@@ -37,6 +37,26 @@ bool fail(std::error_code& ec) noexcept {
     return false;
 }
 
+// A system call over a range, through the seam's after_part mode (testing::failure_mode): armed
+// for `call`, `os(addr, n)` runs for the first part of the range only and the armed error comes
+// back in errno, as when the kernel refuses a range midway.
+template <class Os>
+int seam_call(testing::os_call call, void* addr, std::size_t size, Os os) noexcept {
+    std::error_code injected;
+    const std::size_t part = injected_partial(call, size, injected);
+    if (os(addr, part != 0 ? part : size) != 0)
+        return -1;
+    if (part == 0)
+        return 0;
+    errno = injected.value();
+    return -1;
+}
+
+int advise_range(testing::os_call call, void* addr, std::size_t size, int advice) noexcept {
+    return seam_call(call, addr, size,
+                     [advice](void* p, std::size_t n) { return madvise(p, n, advice); });
+}
+
 // Whether the kernel knows an madvise advice, found at its first use: 0 not known yet, 1 no,
 // 2 yes. EINVAL from a kernel without it; a refusal for another reason is not an answer.
 struct advice_support {
@@ -102,7 +122,7 @@ bool discard(void* addr, std::size_t size, std::error_code& ec) noexcept {
 #else
     const int advice = MADV_DONTNEED;
 #endif
-    if (madvise(addr, size, advice) == 0)
+    if (advise_range(testing::os_call::discard, addr, size, advice) == 0)
         return true;
 #if defined(__linux__)
     // MADV_DONTNEED refuses locked pages (EINVAL); discard unlocks what it covers, so unlock and
@@ -121,7 +141,8 @@ bool discard(void* addr, std::size_t size, std::error_code& ec) noexcept {
 bool guard(void* addr, std::size_t size, const mapping_traits& traits,
            std::error_code& ec) noexcept {
 #if defined(__linux__)
-    if (guard_markers() && madvise(addr, size, MADV_GUARD_INSTALL) == 0)
+    if (guard_markers() &&
+        advise_range(testing::os_call::guard, addr, size, MADV_GUARD_INSTALL) == 0)
         return true;
         // Refused (a locked mapping in the range is EINVAL) or no markers at all. The kernel
         // installs markers mapping by mapping, so some may stand on part of the range now; the
@@ -143,11 +164,11 @@ bool guard(void* addr, std::size_t size, const mapping_traits& traits,
 }
 
 bool lock(void* addr, std::size_t size, std::error_code& ec) noexcept {
-    return lock_pages(addr, size) == 0 || fail(ec);
+    return seam_call(testing::os_call::lock, addr, size, lock_pages) == 0 || fail(ec);
 }
 
 bool unlock(void* addr, std::size_t size, std::error_code& ec) noexcept {
-    return unlock_pages(addr, size) == 0 || fail(ec);
+    return seam_call(testing::os_call::unlock, addr, size, unlock_pages) == 0 || fail(ec);
 }
 
 bool prefault(void* addr, std::size_t size, access a, std::error_code& ec) noexcept {
@@ -156,7 +177,8 @@ bool prefault(void* addr, std::size_t size, access a, std::error_code& ec) noexc
 #if defined(__linux__)
     if (!populate.absent()) {
         const bool writable = a == access::read_write || a == access::read_write_execute;
-        if (madvise(addr, size, writable ? MADV_POPULATE_WRITE : MADV_POPULATE_READ) == 0) {
+        if (advise_range(testing::os_call::prefault, addr, size,
+                         writable ? MADV_POPULATE_WRITE : MADV_POPULATE_READ) == 0) {
             populate.learn(true);
             return true;
         }

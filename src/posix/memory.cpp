@@ -45,6 +45,19 @@ bool fail(std::error_code& ec) noexcept {
     return false;
 }
 
+// mprotect, through the seam's after_part mode (testing::failure_mode): armed for `call`, the
+// first part of the range changes for real and the armed error comes back in errno.
+int change_protection(testing::os_call call, void* addr, std::size_t size, int prot) noexcept {
+    std::error_code injected;
+    const std::size_t part = injected_partial(call, size, injected);
+    if (mprotect(addr, part != 0 ? part : size, prot) != 0)
+        return -1;
+    if (part == 0)
+        return 0;
+    errno = injected.value();
+    return -1;
+}
+
 // The flags of every mapping of a reservation: what mmap(MAP_FIXED) must give again.
 int map_flags(const mapping_traits& t) noexcept {
     int flags = reserve_flags;
@@ -210,7 +223,7 @@ void* reserve(void* at, std::size_t size, std::size_t alignment, bool, mapping_t
 bool commit(void* addr, std::size_t size, access a, std::error_code& ec) noexcept {
     // mprotect keeps the contents of pages already committed; it is also where Linux takes the
     // commit charge and checks RLIMIT_DATA, and so where ENOMEM appears.
-    return mprotect(addr, size, to_prot(a)) == 0 || fail(ec);
+    return change_protection(testing::os_call::commit, addr, size, to_prot(a)) == 0 || fail(ec);
 }
 
 bool decommit(void* addr, std::size_t size, const mapping_traits& traits,
@@ -227,16 +240,22 @@ bool decommit(void* addr, std::size_t size, const mapping_traits& traits,
         ec.assign(EINVAL, std::system_category());
         return false;
     }
-    void* p = mmap(addr, size, PROT_NONE, map_flags(traits) | MAP_FIXED, -1, 0);
+    std::error_code injected; // the seam's after_part mode: the first part remapped, then refused
+    const std::size_t part = injected_partial(testing::os_call::decommit, size, injected);
+    void* p = mmap(addr, part != 0 ? part : size, PROT_NONE, map_flags(traits) | MAP_FIXED, -1, 0);
     if (p == MAP_FAILED)
         return fail(ec);
+    if (part != 0) {
+        errno = injected.value();
+        return fail(ec);
+    }
     // Cannot fail in practice: the same advice succeeded on the same kind of mapping at reserve,
     // and the range is exactly one fresh mapping, so nothing needs a split.
     return advise(addr, size, traits, ec);
 }
 
 bool protect(void* addr, std::size_t size, access a, std::error_code& ec) noexcept {
-    return mprotect(addr, size, to_prot(a)) == 0 || fail(ec);
+    return change_protection(testing::os_call::protect, addr, size, to_prot(a)) == 0 || fail(ec);
 }
 
 bool release(void* base, std::size_t size, std::error_code& ec) noexcept {

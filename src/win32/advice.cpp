@@ -21,6 +21,21 @@ bool fail(std::error_code& ec) noexcept {
     return false;
 }
 
+// A system call over a range, through the seam's after_part mode (testing::failure_mode): armed
+// for `call`, `os(addr, n)` runs for the first part of the range only and the armed error comes
+// back from GetLastError(), as if Windows had refused the range midway.
+template <class Os>
+bool seam_call(testing::os_call call, void* addr, std::size_t size, Os os) noexcept {
+    std::error_code injected;
+    const std::size_t part = injected_partial(call, size, injected);
+    if (!os(addr, part != 0 ? part : size))
+        return false;
+    if (part == 0)
+        return true;
+    SetLastError(static_cast<DWORD>(injected.value()));
+    return false;
+}
+
 // DiscardVirtualMemory (Windows 8.1+), looked up once at run time: 0 not yet, 1 absent, or the
 // function's address. An atomic rather than a guarded static, which MinGW would allocate for.
 using discard_function = DWORD(WINAPI*)(PVOID, SIZE_T);
@@ -70,7 +85,11 @@ bool discard_unlocked(void* addr, std::size_t size, std::error_code& ec) noexcep
     // marks them as not worth writing to the page file, taken when memory is short. Both keep the
     // pages committed, with their protection and their charge.
     if (discard_function f = find_discard()) {
-        const DWORD e = f(addr, size);
+        std::error_code injected; // the seam's after_part mode: the first part, then refused
+        const std::size_t part = injected_partial(testing::os_call::discard, size, injected);
+        DWORD e = f(addr, part != 0 ? part : size);
+        if (e == ERROR_SUCCESS && part != 0)
+            e = static_cast<DWORD>(injected.value());
         if (e == ERROR_SUCCESS)
             return true;
         if (e != ERROR_NOT_SUPPORTED && e != ERROR_INVALID_FUNCTION) {
@@ -80,7 +99,11 @@ bool discard_unlocked(void* addr, std::size_t size, std::error_code& ec) noexcep
     }
     // MEM_RESET takes (and ignores) a protection, and fails on PAGE_NOACCESS pages under some
     // versions: vmem passes what Windows documents.
-    return VirtualAlloc(addr, size, MEM_RESET, PAGE_NOACCESS) != nullptr || fail(ec);
+    return seam_call(testing::os_call::discard, addr, size,
+                     [](void* p, std::size_t n) {
+                         return VirtualAlloc(p, n, MEM_RESET, PAGE_NOACCESS) != nullptr;
+                     }) ||
+           fail(ec);
 }
 
 } // namespace
@@ -88,17 +111,24 @@ bool discard_unlocked(void* addr, std::size_t size, std::error_code& ec) noexcep
 bool guard(void* addr, std::size_t size, const mapping_traits&, std::error_code& ec) noexcept {
     // Decommitted pages fault on any access for as long as they stay decommitted, and cost no
     // mapping of their own (never PAGE_GUARD, which fires once and then lets the access through).
-    return VirtualFree(addr, size, MEM_DECOMMIT) != 0 || fail(ec);
+    return seam_call(testing::os_call::guard, addr, size,
+                     [](void* p, std::size_t n) { return VirtualFree(p, n, MEM_DECOMMIT) != 0; }) ||
+           fail(ec);
 }
 
 bool lock(void* addr, std::size_t size, std::error_code& ec) noexcept {
-    return VirtualLock(addr, size) != 0 || fail(ec); // ERROR_WORKING_SET_QUOTA past the quota
+    // ERROR_WORKING_SET_QUOTA past the quota
+    return seam_call(testing::os_call::lock, addr, size,
+                     [](void* p, std::size_t n) { return VirtualLock(p, n) != 0; }) ||
+           fail(ec);
 }
 
 bool unlock(void* addr, std::size_t size, std::error_code& ec) noexcept {
     // Pages that were not locked are refused with ERROR_NOT_LOCKED; munlock accepts them, and so
     // does vmem on every platform: unlocked is what was asked.
-    return VirtualUnlock(addr, size) != 0 || GetLastError() == ERROR_NOT_LOCKED || fail(ec);
+    return seam_call(testing::os_call::unlock, addr, size,
+                     [](void* p, std::size_t n) { return VirtualUnlock(p, n) != 0; }) ||
+           GetLastError() == ERROR_NOT_LOCKED || fail(ec);
 }
 
 bool prefault(void* addr, std::size_t size, access a, std::error_code&) noexcept {

@@ -44,6 +44,21 @@ bool fail(std::error_code& ec) noexcept {
     return false;
 }
 
+// A system call over a range, through the seam's after_part mode (testing::failure_mode): armed
+// for `call`, `os(addr, n)` runs for the first part of the range only and the armed error comes
+// back from GetLastError(), as if Windows had refused the range midway.
+template <class Os>
+bool seam_call(testing::os_call call, void* addr, std::size_t size, Os os) noexcept {
+    std::error_code injected;
+    const std::size_t part = injected_partial(call, size, injected);
+    if (!os(addr, part != 0 ? part : size))
+        return false;
+    if (part == 0)
+        return true;
+    SetLastError(static_cast<DWORD>(injected.value()));
+    return false;
+}
+
 // What a reserve asks of VirtualAlloc: MEM_RESERVE, plus MEM_COMMIT when the reservation is
 // committed at once, plus MEM_LARGE_PAGES for the large-page pool (which Windows only gives
 // reserved and committed in one call).
@@ -130,7 +145,12 @@ void* reserve(void* at, std::size_t size, std::size_t alignment, bool native_ali
 
 bool commit(void* addr, std::size_t size, access a, std::error_code& ec) noexcept {
     // Committing committed pages keeps their contents and sets their protection.
-    return VirtualAlloc(addr, size, MEM_COMMIT, to_protect(a)) != nullptr || fail(ec);
+    const DWORD protect = to_protect(a);
+    return seam_call(testing::os_call::commit, addr, size,
+                     [protect](void* p, std::size_t n) {
+                         return VirtualAlloc(p, n, MEM_COMMIT, protect) != nullptr;
+                     }) ||
+           fail(ec);
 }
 
 bool decommit(void* addr, std::size_t size, const mapping_traits& traits,
@@ -141,12 +161,19 @@ bool decommit(void* addr, std::size_t size, const mapping_traits& traits,
         ec = errc::not_supported;
         return false;
     }
-    return VirtualFree(addr, size, MEM_DECOMMIT) != 0 || fail(ec);
+    return seam_call(testing::os_call::decommit, addr, size,
+                     [](void* p, std::size_t n) { return VirtualFree(p, n, MEM_DECOMMIT) != 0; }) ||
+           fail(ec);
 }
 
 bool protect(void* addr, std::size_t size, access a, std::error_code& ec) noexcept {
-    DWORD old = 0;
-    return VirtualProtect(addr, size, to_protect(a), &old) != 0 || fail(ec);
+    const DWORD protect = to_protect(a);
+    return seam_call(testing::os_call::protect, addr, size,
+                     [protect](void* p, std::size_t n) {
+                         DWORD old = 0;
+                         return VirtualProtect(p, n, protect, &old) != 0;
+                     }) ||
+           fail(ec);
 }
 
 bool release(void* base, std::size_t, std::error_code& ec) noexcept {
@@ -155,9 +182,11 @@ bool release(void* base, std::size_t, std::error_code& ec) noexcept {
     return VirtualFree(base, 0, MEM_RELEASE) != 0 || fail(ec);
 }
 
-// VirtualAlloc(MEM_COMMIT) and VirtualProtect on one reservation are all-or-nothing.
+// VirtualAlloc(MEM_COMMIT), VirtualProtect and VirtualFree(MEM_DECOMMIT) over several regions of
+// one reservation are not documented to be all-or-nothing: the shared layer puts a refused range
+// back as Linux needs (on the error path only; where nothing changed, nothing changes).
 bool partial_failures() noexcept {
-    return false;
+    return true;
 }
 
 void* allocate_pages(std::size_t size) noexcept {

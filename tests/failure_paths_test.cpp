@@ -1,0 +1,512 @@
+// vmem tests: every way each system call of the backend can fail — before it acts, or after it
+// changed part of its range, as the kernel really does — with each error the backend tells apart.
+// The operation must report the error, and leave the reservation, its pages (state, access,
+// contents) and the reservations on either side of it exactly as they were; only the contents of
+// pages the operation was asked to let go (decommit, guard, discard) may read zero.
+#include "common.hpp"
+
+#include <fstream>
+#include <optional>
+#include <string>
+#include <vector>
+
+#if defined(_WIN32)
+#include <windows.h>
+#else
+#include <cerrno>
+#endif
+
+using namespace vmem_test;
+using vmem::testing::failure_mode;
+using vmem::testing::os_call;
+
+namespace {
+
+enum class op {
+    reserve,
+    commit,
+    prefault,
+    decommit,
+    protect,
+    guard,
+    discard,
+    lock,
+    unlock,
+    release
+};
+
+// One way to fail: the call armed, its error (an errno value or a GetLastError() value), when.
+struct arm {
+    os_call call;
+    int error;
+    failure_mode mode;
+};
+
+struct failure_case {
+    std::string name;
+    op what;
+    std::vector<arm> arms;
+    int expected; // the error reported; 0 when the backend's own recovery makes the call succeed
+};
+
+std::error_code os_error(int e) {
+#if defined(_WIN32)
+    return std::error_code(e, vmem::win32_category());
+#else
+    return std::error_code(e, std::system_category());
+#endif
+}
+
+// The middle reservation's pages, as set up: what vmem records for each.
+enum class kind { read_write, read, none, reserved, read_execute, guard };
+constexpr kind layout[] = {kind::read_write, kind::read_write,   kind::read,  kind::none,
+                           kind::reserved,   kind::read_execute, kind::guard, kind::read_write};
+constexpr std::size_t laid_out = sizeof layout / sizeof layout[0];
+
+// The pages each operation works on, [first, last): every operation over several kinds of pages,
+// so that its first part and the rest differ.
+struct span {
+    std::size_t first, last;
+};
+span range_of(op o) {
+    switch (o) {
+    case op::commit:
+    case op::prefault:
+    case op::guard:
+        return {0, 6}; // read_write, read, none, reserved, read_execute
+    case op::protect:
+    case op::discard:
+        return {0, 4}; // read_write, read, none
+    case op::lock:
+    case op::unlock:
+        return {0, 3}; // read_write, read
+    case op::decommit:
+        return {0, laid_out}; // a guard page too
+    case op::reserve:
+    case op::release:
+        break;
+    }
+    return {0, laid_out};
+}
+
+// Contents the operation was asked to let go.
+bool contents_may_go(op o) {
+    return o == op::decommit || o == op::guard || o == op::discard;
+}
+
+struct page_view {
+    bool readable = false;
+    bool writable = false;
+    bool zero = false;
+    unsigned long digest = 0;
+    vmem::page_state state = vmem::page_state::free;
+    vmem::access a = vmem::access::none;
+};
+
+page_view look_at(unsigned char* p) {
+    page_view v;
+    v.readable = vmem_probe::can_read(p);
+    v.writable = vmem_probe::can_write(p);
+    if (v.readable) {
+        v.zero = all_equal(p, page(), 0);
+        for (std::size_t i = 0; i < page(); ++i)
+            v.digest = v.digest * 31 + p[i];
+    }
+    std::error_code ec;
+    const vmem::region r = vmem::query(p, ec);
+    v.state = r.state;
+    v.a = r.access;
+    return v;
+}
+
+std::optional<std::size_t> locked_bytes() {
+#if defined(_WIN32)
+    return std::nullopt;
+#else
+    if (vmem::query_capabilities().max_map_count == 0)
+        return std::nullopt;
+    std::ifstream status("/proc/self/status");
+    for (std::string line; std::getline(status, line);)
+        if (line.rfind("VmLck:", 0) == 0)
+            return std::stoul(line.substr(6)) * 1024;
+    return std::nullopt;
+#endif
+}
+
+struct disarm {
+    ~disarm() { vmem::testing::clear_os_call_failures(); }
+};
+
+// Three adjacent reservations: A, the middle one R laid out as `layout`, and B.
+struct scene {
+    vmem::reservation rs[3];
+    std::size_t size = 0;
+
+    scene() {
+        const std::size_t g = granularity();
+        size = (laid_out * page() + g - 1) / g * g;
+        reserve_adjacent(rs, size);
+        vmem::reservation& a = rs[0];
+        a.commit(a.base(), a.size(), vmem::access::read_write);
+        fill_pattern(a.base(), a.size(), 71);
+        a.protect(bytes(a) + a.size() - page(), page(), vmem::access::read);
+        vmem::reservation& b = rs[2];
+        b.commit(b.base(), page(), vmem::access::read_write);
+        fill_pattern(b.base(), page(), 73);
+        vmem::reservation& r = rs[1];
+        for (std::size_t i = 0; i < laid_out; ++i) {
+            unsigned char* p = pg(i);
+            if (layout[i] == kind::reserved)
+                continue;
+            r.commit(p, page(), vmem::access::read_write);
+            fill_pattern(p, page(), static_cast<unsigned>(10 + i));
+            if (layout[i] == kind::read)
+                r.protect(p, page(), vmem::access::read);
+            else if (layout[i] == kind::none)
+                r.protect(p, page(), vmem::access::none);
+            else if (layout[i] == kind::read_execute)
+                r.protect(p, page(), vmem::access::read_execute);
+            else if (layout[i] == kind::guard)
+                r.guard(p, page());
+        }
+    }
+    vmem::reservation& r() { return rs[1]; }
+    unsigned char* pg(std::size_t i) { return bytes(rs[1]) + i * page(); }
+
+    std::vector<page_view> look() {
+        std::vector<page_view> out;
+        for (const vmem::reservation& x : rs)
+            for (std::size_t off = 0; off < size; off += page())
+                out.push_back(look_at(bytes(x) + off));
+        return out;
+    }
+};
+
+std::error_code run(scene& s, op o, void*& extra) {
+    std::error_code ec;
+    vmem::reservation& r = s.r();
+    const span sp = range_of(o);
+    unsigned char* const p = s.pg(sp.first);
+    const std::size_t n = (sp.last - sp.first) * page();
+    switch (o) {
+    case op::reserve:
+        extra = vmem::reserve(s.size, {}, ec);
+        break;
+    case op::commit:
+        r.commit(p, n, vmem::access::read_write, ec);
+        break;
+    case op::prefault: {
+        vmem::commit_options co;
+        co.prefault = true;
+        vmem::commit(p, n, vmem::access::read_write, co, ec);
+        break;
+    }
+    case op::decommit:
+        r.decommit(p, n, ec);
+        break;
+    case op::protect:
+        r.protect(p, n, vmem::access::read_execute, ec);
+        break;
+    case op::guard:
+        r.guard(p, n, ec);
+        break;
+    case op::discard:
+        r.discard(p, n, ec);
+        break;
+    case op::lock:
+        r.lock(p, n, ec);
+        break;
+    case op::unlock:
+        r.unlock(p, n, ec);
+        break;
+    case op::release:
+        r.release(ec);
+        break;
+    }
+    return ec;
+}
+
+// What vmem records of each page of R agrees with the layout (or, after a guard that succeeded,
+// with guards over its range): a protect to the recorded access succeeds and changes nothing, and
+// reserved and guard pages are refused as such.
+std::string records_agree(scene& s, bool guarded) {
+    std::string out;
+    const span sp = range_of(op::guard);
+    for (std::size_t i = 0; i < laid_out; ++i) {
+        kind k = layout[i];
+        if (guarded && i >= sp.first && i < sp.last)
+            k = kind::guard;
+        std::error_code ec;
+        const vmem::access a = k == kind::read_write     ? vmem::access::read_write
+                               : k == kind::read         ? vmem::access::read
+                               : k == kind::read_execute ? vmem::access::read_execute
+                                                         : vmem::access::none;
+        s.r().protect(s.pg(i), page(), a, ec);
+        const std::error_code want = k == kind::reserved
+                                         ? make_error_code(vmem::errc::not_committed)
+                                     : k == kind::guard ? make_error_code(vmem::errc::guard_page)
+                                                        : std::error_code();
+        if (ec != want)
+            out += "page " + std::to_string(i) + " recorded wrong (" + ec.message() + "); ";
+    }
+    return out;
+}
+
+// Runs one case; returns what went wrong, empty when nothing did.
+std::string check(const failure_case& c) {
+    disarm d;
+    scene s;
+    // vmem keeps a few spare nodes per reservation, topped up before each change: the warm-up
+    // leaves them topped up, so that what a failed call leaves shows alone.
+    s.r().protect(s.pg(0), page(), vmem::access::read_write);
+    const std::vector<page_view> before = s.look();
+    const std::size_t committed = s.r().committed_bytes();
+    const std::size_t book = vmem::testing::bookkeeping_bytes();
+    const std::optional<std::size_t> locked = locked_bytes();
+    for (const arm& a : c.arms)
+        vmem::testing::fail_os_call(a.call, os_error(a.error), 0, a.mode);
+    void* extra = nullptr;
+    const std::error_code ec = run(s, c.what, extra);
+    vmem::testing::clear_os_call_failures();
+    std::string out;
+    if (extra != nullptr) {
+        vmem::release(extra);
+        out += "the reserve succeeded; ";
+    }
+    const bool succeeded = c.expected == 0;
+    if (succeeded ? bool(ec) : ec != os_error(c.expected))
+        out += "reported '" + ec.message() + "', not '" +
+               (succeeded ? std::string("success") : os_error(c.expected).message()) + "'; ";
+    const std::vector<page_view> after = s.look();
+    const std::size_t per = s.size / page();
+    const span sp = range_of(c.what);
+    const bool guarded = succeeded && c.what == op::guard;
+    for (std::size_t i = 0; i < before.size(); ++i) {
+        const page_view& x = before[i];
+        const page_view& y = after[i];
+        const bool in_range = i / per == 1 && i % per >= sp.first && i % per < sp.last;
+        const std::string where =
+            "reservation " + std::string(1, "ARB"[i / per]) + " page " + std::to_string(i % per);
+        if (in_range && guarded) {
+            if (y.readable || y.writable)
+                out += where + " is no guard; ";
+            continue;
+        }
+        if (x.readable != y.readable || x.writable != y.writable)
+            out += where + ": its access changed; ";
+        if (x.state != y.state || x.a != y.a)
+            out += where + ": the OS reports another state or access; ";
+        if (x.digest != y.digest && !(in_range && contents_may_go(c.what) && y.zero))
+            out += where + ": its contents changed; ";
+    }
+    if (!guarded && s.r().committed_bytes() != committed)
+        out += "committed_bytes() changed; ";
+    if (!guarded && vmem::testing::bookkeeping_bytes() != book)
+        out += "the bookkeeping changed; ";
+    if (locked && locked_bytes() != locked)
+        out += "the locked memory changed; ";
+    out += records_agree(s, guarded);
+    return out;
+}
+
+std::vector<failure_case> cases() {
+    const auto name_of = [](op o) {
+        static const char* const names[] = {"reserve", "commit", "prefault", "decommit",
+                                            "protect", "guard",  "discard",  "lock",
+                                            "unlock",  "release"};
+        return std::string(names[static_cast<int>(o)]);
+    };
+    const auto call_of = [](op o) {
+        switch (o) {
+        case op::reserve:
+            return os_call::reserve;
+        case op::commit:
+            return os_call::commit;
+        case op::prefault:
+            return os_call::prefault;
+        case op::decommit:
+            return os_call::decommit;
+        case op::protect:
+            return os_call::protect;
+        case op::guard:
+            return os_call::guard;
+        case op::discard:
+            return os_call::discard;
+        case op::lock:
+            return os_call::lock;
+        case op::unlock:
+            return os_call::unlock;
+        case op::release:
+            break;
+        }
+        return os_call::release;
+    };
+    // Each operation's system call and the errors it can answer with, as the backend sees them.
+    struct per_op {
+        op what;
+        std::vector<int> errors;
+    };
+#if defined(_WIN32)
+    const std::vector<int> memory = {ERROR_NOT_ENOUGH_MEMORY, ERROR_COMMITMENT_LIMIT,
+                                     ERROR_INVALID_ADDRESS};
+    const std::vector<per_op> calls = {
+        {op::reserve, memory},
+        {op::commit, memory},   // VirtualAlloc(MEM_COMMIT)
+        {op::prefault, memory}, // the pages touched
+        {op::decommit, {ERROR_NOT_ENOUGH_MEMORY, ERROR_INVALID_ADDRESS}}, // VirtualFree
+        {op::protect, memory},                                            // VirtualProtect
+        {op::guard, {ERROR_NOT_ENOUGH_MEMORY, ERROR_INVALID_ADDRESS}},    // VirtualFree
+        {op::discard, {ERROR_NOT_ENOUGH_MEMORY, ERROR_INVALID_ADDRESS}},  // Discard/MEM_RESET
+        {op::lock, {ERROR_WORKING_SET_QUOTA, ERROR_NOT_ENOUGH_MEMORY}},   // VirtualLock
+        {op::unlock, {ERROR_NOT_ENOUGH_MEMORY, ERROR_INVALID_ADDRESS}},   // VirtualUnlock
+        {op::release, {ERROR_INVALID_ADDRESS, ERROR_NOT_ENOUGH_MEMORY}},  // VirtualFree
+    };
+#else
+    const std::vector<per_op> calls = {
+        {op::reserve, {ENOMEM, EAGAIN, EPERM}}, // mmap
+        {op::commit, {ENOMEM, EACCES}},         // mprotect
+        {op::prefault, {ENOMEM, EFAULT}},       // madvise(MADV_POPULATE_*)
+        {op::decommit, {ENOMEM, EAGAIN}},       // mmap(MAP_FIXED)
+        {op::protect, {ENOMEM, EACCES}},        // mprotect
+        {op::guard, {ENOMEM, EAGAIN}},          // madvise, then mmap(MAP_FIXED)
+        {op::discard, {ENOMEM, EAGAIN}},        // madvise(MADV_DONTNEED)
+        {op::lock, {ENOMEM, EAGAIN, EPERM}},    // mlock
+        {op::unlock, {ENOMEM, EPERM}},          // munlock
+        {op::release, {EINVAL, ENOMEM}},        // munmap
+    };
+#endif
+    std::vector<failure_case> out;
+    for (const per_op& c : calls) {
+        for (int e : c.errors) {
+            const std::string suffix = " " + os_error(e).message();
+            out.push_back({name_of(c.what) + " before" + suffix,
+                           c.what,
+                           {{call_of(c.what), e, failure_mode::before}},
+                           e});
+            if (c.what == op::reserve || c.what == op::release)
+                continue; // the OS does these whole
+            failure_case partly{name_of(c.what) + " after part" + suffix,
+                                c.what,
+                                {{call_of(c.what), e, failure_mode::after_part}},
+                                e};
+            if (c.what == op::prefault) { // its commit refused in part, or its populate
+                out.push_back({"prefault: its commit after part" + suffix,
+                               c.what,
+                               {{os_call::commit, e, failure_mode::after_part}},
+                               e});
+#if defined(_WIN32)
+                continue; // Windows populates by touching the pages: no system call to refuse
+#endif
+            }
+#if !defined(_WIN32)
+            if (c.what == op::guard) {
+                // A refused madvise(MADV_GUARD_INSTALL) falls back to the remap and succeeds;
+                // the remap refused in part too is the failure.
+                partly.expected = 0;
+                out.push_back({"guard: markers and remap after part" + suffix,
+                               c.what,
+                               {{os_call::guard, e, failure_mode::after_part},
+                                {os_call::decommit, e, failure_mode::after_part}},
+                               e});
+            }
+#endif
+            out.push_back(partly);
+        }
+    }
+#if defined(_WIN32)
+    // An unlock refused with ERROR_NOT_LOCKED is success: unlocked is what was asked.
+    out.push_back({"unlock after part ERROR_NOT_LOCKED",
+                   op::unlock,
+                   {{os_call::unlock, ERROR_NOT_LOCKED, failure_mode::after_part}},
+                   0});
+#else
+    // MADV_DONTNEED refuses locked pages with EINVAL: discard unlocks them and tries again.
+    out.push_back({"discard after part EINVAL",
+                   op::discard,
+                   {{os_call::discard, EINVAL, failure_mode::after_part}},
+                   0});
+#endif
+    return out;
+}
+
+} // namespace
+
+BOOST_AUTO_TEST_SUITE(failure_paths)
+
+BOOST_AUTO_TEST_CASE(every_os_failure_reports_and_changes_nothing) {
+    std::size_t covered = 0;
+    for (const failure_case& c : cases()) {
+        const std::string problems = check(c);
+        BOOST_TEST(problems.empty(), c.name << ": " << problems);
+        ++covered;
+    }
+    BOOST_TEST_MESSAGE("failure paths covered: " << covered);
+    BOOST_TEST(covered >= 40u);
+}
+
+BOOST_AUTO_TEST_CASE(arming_after_part_needs_an_os_error_and_a_partial_operation) {
+    disarm d;
+    std::error_code ec;
+    vmem::testing::fail_os_call(os_call::commit, make_error_code(vmem::errc::mapping_limit), 0,
+                                failure_mode::after_part, ec);
+    BOOST_TEST(ec == std::errc::invalid_argument);
+    vmem::testing::fail_os_call(os_call::release, os_error(1), 0, failure_mode::after_part, ec);
+    BOOST_TEST(ec == std::errc::invalid_argument);
+    vmem::testing::fail_os_call(os_call::reserve, os_error(1), 0, failure_mode::after_part, ec);
+    BOOST_TEST(ec == std::errc::invalid_argument);
+    vmem::testing::fail_os_call(os_call::commit, os_error(1), 0, static_cast<failure_mode>(7), ec);
+    BOOST_TEST(ec == std::errc::invalid_argument);
+    // Nothing was armed: a commit goes through.
+    vmem::reservation r(page());
+    r.commit(r.base(), page(), vmem::access::read_write, ec);
+    BOOST_TEST(!ec, ec.message());
+}
+
+BOOST_AUTO_TEST_CASE(a_call_failed_after_part_really_changed_part_of_it) {
+    // The seam's after_part mode is what the kernel does: the first part of the range changes for
+    // real, the rest not. A decommit refused so shows it after vmem put the pages back: the lower
+    // half reads zero (its contents went with the remap), the upper half keeps its contents.
+    disarm d;
+    vmem::reservation r(4 * page());
+    r.commit(r.base(), 4 * page(), vmem::access::read_write);
+    fill_pattern(r.base(), 4 * page(), 5);
+    vmem::testing::fail_os_call(os_call::decommit,
+                                os_error(
+#if defined(_WIN32)
+                                    ERROR_NOT_ENOUGH_MEMORY
+#else
+                                    ENOMEM
+#endif
+                                    ),
+                                0, failure_mode::after_part);
+    std::error_code ec;
+    r.decommit(r.base(), 4 * page(), ec);
+    BOOST_TEST(bool(ec));
+    BOOST_TEST((vmem_probe::can_write(r.base()) && vmem_probe::can_write(bytes(r) + 3 * page())));
+    BOOST_TEST(all_equal(r.base(), 2 * page(), 0));
+    std::vector<unsigned char> expected(4 * page());
+    fill_pattern(expected.data(), expected.size(), 5);
+    BOOST_TEST(std::memcmp(bytes(r) + 2 * page(), expected.data() + 2 * page(), 2 * page()) == 0);
+    BOOST_TEST(r.committed_bytes() == 4 * page());
+    // A discard refused so has let the lower half go for real (where discarded pages read zero).
+    if (vmem::query_capabilities().discard_zero_fills) {
+        fill_pattern(r.base(), 4 * page(), 6);
+        vmem::testing::fail_os_call(os_call::discard,
+                                    os_error(
+#if defined(_WIN32)
+                                        ERROR_NOT_ENOUGH_MEMORY
+#else
+                                        ENOMEM
+#endif
+                                        ),
+                                    0, failure_mode::after_part);
+        r.discard(r.base(), 4 * page(), ec);
+        BOOST_TEST(bool(ec));
+        BOOST_TEST(all_equal(r.base(), 2 * page(), 0));
+        fill_pattern(expected.data(), expected.size(), 6);
+        BOOST_TEST(std::memcmp(bytes(r) + 2 * page(), expected.data() + 2 * page(), 2 * page()) ==
+                   0);
+    }
+}
+
+BOOST_AUTO_TEST_SUITE_END()
