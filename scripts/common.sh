@@ -7,8 +7,10 @@ root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 # CMakePresets.json: Debian 12, Ubuntu 24.04).
 packages=(cmake ninja-build g++ libboost-dev g++-mingw-w64-x86-64-posix wine64)
 # What the tests need besides: pkgconf for the pkg-config test, Python's venv for Conan, and the
-# other compilers: Clang 14 and 16 natively, Clang 16 with lld for Windows.
-test_packages=(pkgconf python3 python3-venv clang-14 clang-16 lld-16)
+# other compilers: Clang 14 and 16 natively, Clang 16 with lld for Windows, and GCC's 32-bit
+# (multilib) libraries for the linux32 run. libFuzzer (libclang-rt-16-dev) for scripts/fuzz.
+test_packages=(pkgconf python3 python3-venv clang-14 clang-16 lld-16 g++-multilib
+  libclang-rt-16-dev)
 
 as_root() {
   if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi

@@ -11,6 +11,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <cstdlib>
 #include <cstring>
 #include <ostream>
 #include <string>
@@ -104,6 +105,18 @@ inline boost::test_tools::assertion_result resident_readable(utf::test_unit_id) 
     r.message() << "the process's resident memory cannot be read on "
                 << vmem_probe::platform_name();
     return r;
+}
+
+/// True when tests/pagesize's shim makes the OS report a page bigger than the kernel's
+/// (VMEM_FAKE_PAGE_SIZE, LD_PRELOAD): sizes, alignment and refusals are the emulated page's, but
+/// what the kernel does below it (residency, faults, huge pages) is still per kernel page.
+inline bool page_size_emulated() {
+#if defined(__linux__)
+    const char* fake = std::getenv("VMEM_FAKE_PAGE_SIZE");
+    return fake != nullptr && std::strtoull(fake, nullptr, 10) == page();
+#else
+    return false;
+#endif
 }
 
 /// True when every byte of [p, p+n) equals `value`.

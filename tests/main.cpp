@@ -15,9 +15,12 @@ struct announce {
         std::cout << "vmem tests on " << vmem_probe::platform_name();
         if (vmem_test::under_wine())
             std::cout << " (Wine " << vmem_probe::wine_version() << ")";
-        std::cout << ": page " << c.page_size << ", granularity " << c.allocation_granularity
-                  << ", native aligned reserve " << (c.native_aligned_reserve ? "yes" : "no")
-                  << ", write+execute " << (c.write_execute ? "allowed" : "refused") << std::endl;
+        std::cout << ": page " << c.page_size;
+        if (vmem_test::page_size_emulated())
+            std::cout << " (emulated: tests/pagesize, VMEM_FAKE_PAGE_SIZE)";
+        std::cout << ", granularity " << c.allocation_granularity << ", native aligned reserve "
+                  << (c.native_aligned_reserve ? "yes" : "no") << ", write+execute "
+                  << (c.write_execute ? "allowed" : "refused") << std::endl;
     }
 };
 

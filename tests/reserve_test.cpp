@@ -210,6 +210,37 @@ BOOST_AUTO_TEST_CASE(exact_fails_over_memory_vmem_does_not_own) {
     BOOST_TEST(all_equal(heap.data(), heap.size(), 0x5a));
 }
 
+// Sizes past 2 GiB set the top bit of a 32-bit size_t, where a size held in a signed or a 32-bit
+// `long` goes negative. They are reserved, committed at both ends and released as any other: in a
+// 32-bit process (linux32) that is most of the address space, taken for real.
+namespace {
+boost::test_tools::assertion_result more_than_two_gib(utf::test_unit_id) {
+    boost::test_tools::assertion_result r(vmem::query_capabilities().address_bits > 31);
+    r.message() << "the user address space is 2 GiB or less here";
+    return r;
+}
+} // namespace
+
+BOOST_AUTO_TEST_CASE(a_size_past_two_gibibytes_is_reserved_committed_and_released,
+                     *utf::precondition(more_than_two_gib)) {
+    const std::size_t size = (std::size_t{1} << 31) + granularity();
+    vmem::reservation r(size);
+    BOOST_TEST(r.size() == size);
+    unsigned char* const last = bytes(r) + size - page();
+    r.commit(r.base(), page(), vmem::access::read_write);
+    r.commit(last, page(), vmem::access::read_write);
+    fill_pattern(last, page(), 11);
+    BOOST_TEST(has_pattern(last, page(), 11));
+    BOOST_TEST(r.committed_bytes() == 2 * page());
+    BOOST_TEST(!vmem_probe::can_read(last - page()));
+    r.decommit(last, page());
+    BOOST_TEST(!vmem_probe::can_read(last));
+    BOOST_TEST(r.committed_bytes() == page());
+    void* const base = r.base();
+    r.release();
+    BOOST_TEST(vmem_probe::is_unmapped(base, size));
+}
+
 // A huge reservation costs address space only: vmem's bookkeeping grows with use, not size.
 namespace {
 boost::test_tools::assertion_result needs_64_bit(utf::test_unit_id) {

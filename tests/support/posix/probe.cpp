@@ -147,11 +147,15 @@ std::optional<std::size_t> resident_bytes(const void* p, std::size_t size) {
 
 std::optional<std::size_t> process_resident_bytes() {
 #if defined(__linux__)
-    // proc(5): the second field of statm is the resident set, in pages.
-    std::ifstream statm("/proc/self/statm");
-    std::size_t total = 0, resident = 0;
-    if (statm >> total >> resident)
-        return resident * os_page_size();
+    // proc(5): VmRSS of /proc/self/status, in kB. (statm counts the kernel's pages, which are not
+    // the page the process is told of when tests/pagesize emulates a bigger one.)
+    std::ifstream status("/proc/self/status");
+    std::string line;
+    while (std::getline(status, line)) {
+        std::size_t kib = 0;
+        if (line.rfind("VmRSS:", 0) == 0 && std::istringstream(line.substr(6)) >> kib)
+            return kib * 1024;
+    }
 #elif defined(__APPLE__)
     // MACH_TASK_BASIC_INFO gives resident_size in bytes (mach/task_info.h).
     mach_task_basic_info_data_t info{};
