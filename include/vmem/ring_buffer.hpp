@@ -20,6 +20,10 @@
 // into each half: Windows 10 1803+), else MapViewOfFileEx at a free address and just after it,
 // retried when another thread takes the address. capabilities::double_mapping says which.
 //
+// fork(): the views are shared mappings, so a child shares the bytes with its parent, while a
+// ring_buffer's counters are the process's own: after a fork, use a ring in one of the two only
+// (a child that writes into its copy overwrites what the parent has queued).
+//
 // A double_mapping is not a vmem reservation: vmem's free functions given its addresses refuse
 // them with errc::not_reserved, as for any memory vmem does not own.
 //
@@ -49,7 +53,9 @@ public:
     /// Maps `size` bytes, rounded up to the allocation granularity (the page on POSIX, 64 KiB on
     /// Windows), twice: at data() and at data() + size(). The bytes read zero.
     /// Errors: zero_size; size_overflow (the rounded size, or twice it, wraps or exceeds the user
-    ///   address space); the OS's error (not_enough_memory, the limit on open files);
+    ///   address space); the OS's error (not_enough_memory, the limit on open files;
+    ///   std::errc::file_too_large on Linux when the size exceeds the process's file size limit,
+    ///   RLIMIT_FSIZE, which the memory object counts against);
     ///   errc::address_unavailable when Windows' retry path found its free address taken by
     ///   another thread every time. Nothing is left behind on error.
     /// Throws: std::system_error.
@@ -119,44 +125,47 @@ private:
 /// release ordering and read_span() sees them with acquire ordering (and consume() hands freed
 /// space back the same way). Two producers, or two consumers, at once are the caller's race, as
 /// is moving, assigning or destroying the ring while another thread uses it.
-class VMEM_DECL ring_buffer {
+///
+/// (Its members are exported one by one, not the class: an exported class with std::atomic
+/// members makes MSVC warn (C4251) in a DLL build.)
+class ring_buffer {
 public:
     /// Empty: capacity() == 0, every span empty.
     ring_buffer() noexcept = default;
     /// A ring of `capacity` bytes, rounded up to the allocation granularity, all free.
     /// Errors: those of double_mapping(capacity). Throws: std::system_error.
-    explicit ring_buffer(std::size_t capacity);
-    ring_buffer(std::size_t capacity, std::error_code& ec) noexcept;
+    VMEM_DECL explicit ring_buffer(std::size_t capacity);
+    VMEM_DECL ring_buffer(std::size_t capacity, std::error_code& ec) noexcept;
 
     ring_buffer(const ring_buffer&) = delete;
     ring_buffer& operator=(const ring_buffer&) = delete;
     /// Postconditions: `other` is empty; *this holds its memory and its queued bytes.
-    ring_buffer(ring_buffer&& other) noexcept;
-    ring_buffer& operator=(ring_buffer&& other) noexcept;
+    VMEM_DECL ring_buffer(ring_buffer&& other) noexcept;
+    VMEM_DECL ring_buffer& operator=(ring_buffer&& other) noexcept;
     ~ring_buffer() = default;
 
     /// Producer: the free bytes, as one contiguous span starting where the next byte goes, even
     /// when the free space wraps past the end of the buffer. Its size is capacity() - size() as
     /// the producer sees it (the consumer may free more meanwhile).
-    byte_span<unsigned char> write_span() noexcept;
+    VMEM_DECL byte_span<unsigned char> write_span() noexcept;
     /// Producer: publishes the first `n` bytes of the free space to the consumer.
     /// Errors: errc::outside_reservation when `n` is more than the free space (more than
     ///   write_span().size() would give now); nothing is published then. 0 is allowed.
     /// Throws: std::system_error.
-    void commit(std::size_t n, std::error_code& ec) noexcept;
-    void commit(std::size_t n);
+    VMEM_DECL void commit(std::size_t n, std::error_code& ec) noexcept;
+    VMEM_DECL void commit(std::size_t n);
 
     /// Consumer: the published bytes, as one contiguous span starting at the oldest, even when
     /// they wrap past the end of the buffer.
-    byte_span<const unsigned char> read_span() const noexcept;
+    VMEM_DECL byte_span<const unsigned char> read_span() const noexcept;
     /// Consumer: frees the first `n` published bytes for the producer.
     /// Errors: errc::outside_reservation when `n` is more than are published; nothing is freed
     ///   then. 0 is allowed. Throws: std::system_error.
-    void consume(std::size_t n, std::error_code& ec) noexcept;
-    void consume(std::size_t n);
+    VMEM_DECL void consume(std::size_t n, std::error_code& ec) noexcept;
+    VMEM_DECL void consume(std::size_t n);
 
     /// The published bytes not yet consumed (a snapshot when the other side is running).
-    std::size_t size() const noexcept;
+    VMEM_DECL std::size_t size() const noexcept;
     bool empty() const noexcept { return size() == 0; }
     /// The bytes the ring holds at most: the double_mapping's size().
     std::size_t capacity() const noexcept { return memory_.size(); }

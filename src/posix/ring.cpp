@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <fcntl.h>
 #include <sys/mman.h>
+#include <sys/resource.h>
 #include <unistd.h>
 #if defined(__FreeBSD__)
 #include <sys/param.h> // __FreeBSD_version
@@ -73,6 +74,17 @@ int open_object(std::size_t size) noexcept {
 #endif
     if (fd < 0)
         return -1;
+#if defined(__linux__)
+    // A memfd is a file to RLIMIT_FSIZE: sizing it past the limit sends SIGXFSZ, whose default
+    // action ends the process. Refuse as the kernel would, without the signal.
+    rlimit fsize{};
+    if (getrlimit(RLIMIT_FSIZE, &fsize) == 0 && fsize.rlim_cur != RLIM_INFINITY &&
+        size > fsize.rlim_cur) {
+        close(fd);
+        errno = EFBIG;
+        return -1;
+    }
+#endif
     if (ftruncate(fd, static_cast<off_t>(size)) != 0) {
         close_keeping_errno(fd);
         return -1;
