@@ -394,17 +394,10 @@ void lock_locked(record& r, std::uintptr_t lo, std::uintptr_t hi, bool lock,
     if (injected_failure(lock ? testing::os_call::lock : testing::os_call::unlock, ec))
         return;
     void* const p = reinterpret_cast<void*>(lo);
-    if (!(lock ? os::lock(p, hi - lo, ec) : os::unlock(p, hi - lo, ec))) {
-        // mlock marks the kernel's mappings locked one by one and then faults them in, and keeps
-        // the marks when it fails partway: unlock what a refused lock may have locked. (A lock
-        // records nothing, so pages of the range locked before come out unlocked too.) A refused
-        // unlock is left as it is: unlocked pages are what was asked.
-        if (lock && os::partial_failures()) {
-            std::error_code ignored;
-            os::unlock(p, hi - lo, ignored);
-        }
+    // A lock or unlock the OS refuses partway is undone by the backend, which alone can learn
+    // which pages were locked before (vmem records no locks).
+    if (!(lock ? os::lock(p, hi - lo, ec) : os::unlock(p, hi - lo, ec)))
         return;
-    }
     ec.clear();
 }
 

@@ -7,13 +7,13 @@
 
 #include <fstream>
 #include <optional>
+#include <sstream>
 #include <string>
 #include <vector>
 
+#include <cerrno>
 #if defined(_WIN32)
 #include <windows.h>
-#else
-#include <cerrno>
 #endif
 
 using namespace vmem_test;
@@ -429,6 +429,50 @@ std::vector<failure_case> cases() {
     return out;
 }
 
+// Linux: the VmFlags of the /proc/self/smaps entry holding `p` ("dc" MADV_DONTFORK, "nh"
+// MADV_NOHUGEPAGE, "lo" locked), with a blank on either side; empty where there is none.
+std::string vm_flags(const void* p) {
+#if defined(_WIN32)
+    (void)p;
+    return {};
+#else
+    std::ifstream smaps("/proc/self/smaps");
+    const auto a = reinterpret_cast<std::uintptr_t>(p);
+    bool inside = false;
+    for (std::string line; std::getline(smaps, line);) {
+        unsigned long long lo = 0, hi = 0;
+        char dash = 0;
+        std::istringstream head(line);
+        if (head >> std::hex >> lo >> dash >> hi && dash == '-') {
+            inside = lo <= a && a < hi;
+            continue;
+        }
+        if (inside && line.compare(0, 8, "VmFlags:") == 0)
+            return line.substr(8) + " ";
+    }
+    return {};
+#endif
+}
+
+boost::test_tools::assertion_result flags_readable(utf::test_unit_id) {
+    vmem::reservation r(page());
+    r.commit(r.base(), page(), vmem::access::read_write);
+    boost::test_tools::assertion_result res(!vm_flags(r.base()).empty() &&
+                                            locked_bytes().has_value());
+    res.message() << "no VmFlags in /proc/self/smaps or no VmLck on "
+                  << vmem_probe::platform_name();
+    return res;
+}
+
+// Four pages, in whole allocation granules.
+std::size_t four_pages() {
+    return (4 * page() + granularity() - 1) / granularity() * granularity();
+}
+
+bool has_flag(const void* p, const char* flag) {
+    return vm_flags(p).find(std::string(" ") + flag + " ") != std::string::npos;
+}
+
 } // namespace
 
 BOOST_AUTO_TEST_SUITE(failure_paths)
@@ -506,6 +550,118 @@ BOOST_AUTO_TEST_CASE(a_call_failed_after_part_really_changed_part_of_it) {
         fill_pattern(expected.data(), expected.size(), 6);
         BOOST_TEST(std::memcmp(bytes(r) + 2 * page(), expected.data() + 2 * page(), 2 * page()) ==
                    0);
+    }
+}
+
+// The mapping's own traits are part of "as before": a decommit (or guard's remap) refused after it
+// replaced part of the range must give the new mappings the fork policy and huge-page advice of
+// the reservation again, or a fork copies pages the reservation said it would not.
+BOOST_AUTO_TEST_CASE(a_remap_refused_in_part_keeps_the_mappings_traits,
+                     *utf::precondition(flags_readable)) {
+    disarm d;
+    if (!vmem::query_capabilities().fork_control) {
+        BOOST_TEST_MESSAGE("skipped: no fork control here");
+        return;
+    }
+    vmem::reserve_options o;
+    o.fork = vmem::fork_policy::dont_fork;
+    o.huge = vmem::huge_pages::never;
+    for (int slow = 0; slow < 2; ++slow) { // one committed run, then a range over several runs
+        vmem::reservation r(four_pages(), o);
+        r.commit(r.base(), 4 * page(), vmem::access::read_write);
+        if (slow)
+            r.protect(bytes(r) + 3 * page(), page(), vmem::access::read);
+        BOOST_TEST(has_flag(r.base(), "dc"));
+        vmem::testing::fail_os_call(os_call::decommit, os_error(ENOMEM), 0,
+                                    failure_mode::after_part);
+        std::error_code ec;
+        r.decommit(r.base(), 4 * page(), ec);
+        vmem::testing::clear_os_call_failures();
+        BOOST_TEST(bool(ec));
+        BOOST_TEST(has_flag(r.base(), "dc"), "slow " << slow << ": " << vm_flags(r.base()));
+        BOOST_TEST(has_flag(r.base(), "nh"), "slow " << slow << ": " << vm_flags(r.base()));
+    }
+}
+
+// A lock refused after part of its range must leave locked what was locked before the call.
+BOOST_AUTO_TEST_CASE(a_lock_refused_in_part_keeps_earlier_locks,
+                     *utf::precondition(flags_readable)) {
+    disarm d;
+    vmem::reservation r(four_pages());
+    r.commit(r.base(), 4 * page(), vmem::access::read_write);
+    r.lock(bytes(r) + 3 * page(), page()); // locked before; the refused lock's upper half
+    const std::optional<std::size_t> before = locked_bytes();
+    BOOST_TEST(has_flag(bytes(r) + 3 * page(), "lo"));
+    vmem::testing::fail_os_call(os_call::lock, os_error(ENOMEM), 0, failure_mode::after_part);
+    std::error_code ec;
+    r.lock(r.base(), 4 * page(), ec);
+    vmem::testing::clear_os_call_failures();
+    BOOST_TEST(bool(ec));
+    BOOST_TEST(has_flag(bytes(r) + 3 * page(), "lo"), vm_flags(bytes(r) + 3 * page()));
+    BOOST_TEST(!has_flag(r.base(), "lo"), vm_flags(r.base()));
+    BOOST_TEST((locked_bytes() == before));
+    r.unlock(r.base(), 4 * page());
+}
+
+// An unlock refused after part of its range must leave locked what was locked before the call.
+BOOST_AUTO_TEST_CASE(an_unlock_refused_in_part_keeps_the_locks,
+                     *utf::precondition(flags_readable)) {
+    disarm d;
+    vmem::reservation r(four_pages());
+    r.commit(r.base(), 4 * page(), vmem::access::read_write);
+    r.lock(r.base(), 3 * page()); // the last page is not locked
+    const std::optional<std::size_t> before = locked_bytes();
+    vmem::testing::fail_os_call(os_call::unlock, os_error(ENOMEM), 0, failure_mode::after_part);
+    std::error_code ec;
+    r.unlock(r.base(), 4 * page(), ec);
+    vmem::testing::clear_os_call_failures();
+    BOOST_TEST(bool(ec));
+    BOOST_TEST(has_flag(r.base(), "lo"), vm_flags(r.base()));
+    BOOST_TEST(!has_flag(bytes(r) + 3 * page(), "lo"), vm_flags(bytes(r) + 3 * page()));
+    BOOST_TEST((locked_bytes() == before));
+    r.unlock(r.base(), 4 * page());
+}
+
+// The fast paths (a range all reserved, or within one committed run) have their own undo: the
+// cases above all span several runs. Each refused after part must leave every page as it was.
+BOOST_AUTO_TEST_CASE(fast_paths_refused_after_part_change_nothing) {
+    disarm d;
+#if defined(_WIN32)
+    const std::error_code refused = os_error(ERROR_NOT_ENOUGH_MEMORY);
+#else
+    const std::error_code refused = os_error(ENOMEM);
+#endif
+    const std::size_t n = 4 * page();
+    for (int what = 0; what < 3; ++what) { // commit reserved, commit in a run, protect in a run
+        vmem::reservation r(four_pages());
+        if (what != 0) {
+            r.commit(r.base(), n, vmem::access::read_write);
+            fill_pattern(r.base(), n, 21);
+        }
+        std::error_code ec; // warm-up (refused where nothing is committed)
+        r.protect(r.base(), page(), what == 0 ? vmem::access::none : vmem::access::read_write, ec);
+        vmem::testing::fail_os_call(what == 2 ? os_call::protect : os_call::commit, refused, 0,
+                                    failure_mode::after_part);
+        if (what == 2)
+            r.protect(r.base(), n, vmem::access::read, ec);
+        else
+            r.commit(r.base(), n, what == 0 ? vmem::access::read_write : vmem::access::read, ec);
+        vmem::testing::clear_os_call_failures();
+        BOOST_TEST(ec == refused, what << ": " << ec.message());
+        for (std::size_t i = 0; i < 4; ++i) {
+            unsigned char* p = bytes(r) + i * page();
+            const vmem::region q = vmem::query(p);
+            if (what == 0) {
+                BOOST_TEST(!vmem_probe::can_read(p), what << ": page " << i << " readable");
+                BOOST_TEST((q.state == vmem::page_state::reserved), what << ": page " << i);
+            } else {
+                BOOST_TEST(vmem_probe::can_write(p), what << ": page " << i << " not writable");
+                BOOST_TEST((q.access == vmem::access::read_write), what << ": page " << i);
+            }
+        }
+        BOOST_TEST(r.committed_bytes() == (what == 0 ? 0 : n));
+        if (what != 0)
+            BOOST_TEST(has_pattern(r.base(), n, 21));
     }
 }
 

@@ -9,8 +9,19 @@
 
 namespace {
 
+// A test that fails (or throws) between arming the seam and disarming it must not make the next
+// test fail for no reason of its own: every test ends with the seam disarmed.
+struct disarm_after_each_test : boost::unit_test::test_observer {
+    void test_unit_finish(const boost::unit_test::test_unit&, unsigned long) override {
+        vmem::testing::clear_os_call_failures();
+    }
+};
+
+disarm_after_each_test disarm;
+
 struct announce {
     announce() {
+        boost::unit_test::framework::register_observer(disarm);
         const vmem::capabilities c = vmem::query_capabilities();
         std::cout << "vmem tests on " << vmem_probe::platform_name();
         if (vmem_test::under_wine())

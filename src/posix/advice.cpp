@@ -14,6 +14,7 @@
 #if defined(__linux__)
 #include <sys/syscall.h>
 #endif
+#include <fcntl.h>
 #include <unistd.h>
 
 // Linux 6.13: guard markers that fault without a mapping of their own (the headers of older
@@ -108,6 +109,143 @@ int unlock_pages(void* addr, std::size_t size) noexcept {
 }
 #endif
 
+// The locked parts of a range before a lock or unlock, so that a call the kernel refuses partway
+// (it marks mapping after mapping and keeps the marks) can be undone exactly: a refused lock
+// unlocks only what was not locked before, a refused unlock locks again what was. Learnt only
+// when it matters: nothing is read when the process has no locked memory (VmLck: 0 kB in
+// /proc/self/status), which is also where every refusal is undone whole.
+struct lock_state {
+    static constexpr int most = 32; // spans kept; more, and the state is not known
+    std::uintptr_t lo[most] = {}, hi[most] = {};
+    int spans = 0;
+    bool known = true;
+};
+
+#if defined(__linux__)
+// The spans of [lo, hi) in mappings whose VmFlags (/proc/self/smaps) say "lo" (VM_LOCKED).
+void learn_locks(std::uintptr_t lo, std::uintptr_t hi, lock_state& out) noexcept {
+    char text[file_buffer_size];
+    if (read_file("/proc/self/status", text, sizeof text) <= 0) {
+        out.known = false;
+        return;
+    }
+    if (number_after(text, "VmLck") == 0)
+        return; // nothing locked anywhere
+    const int fd = open("/proc/self/smaps", O_RDONLY | O_CLOEXEC);
+    if (fd < 0) {
+        out.known = false;
+        return;
+    }
+    // Streamed line by line; a line is kept up to `line`'s size (the start of a mapping's line
+    // and its VmFlags line both fit).
+    char line[256];
+    std::size_t used = 0;
+    std::uintptr_t map_lo = 0, map_hi = 0;
+    const auto take_line = [&] {
+        line[used < sizeof line ? used : sizeof line - 1] = 0;
+        used = 0;
+        if (starts_with(line, "VmFlags:")) {
+            bool locked = false;
+            for (const char* c = line + 8; c[0] != 0 && c[1] != 0; ++c)
+                locked = locked ||
+                         (c[-1] == ' ' && c[0] == 'l' && c[1] == 'o' && (c[2] == ' ' || c[2] == 0));
+            const std::uintptr_t a = map_lo > lo ? map_lo : lo;
+            const std::uintptr_t b = map_hi < hi ? map_hi : hi;
+            if (!locked || a >= b)
+                return;
+            if (out.spans > 0 && out.hi[out.spans - 1] == a) {
+                out.hi[out.spans - 1] = b; // adjacent: one span
+            } else if (out.spans == lock_state::most) {
+                out.known = false;
+            } else {
+                out.lo[out.spans] = a;
+                out.hi[out.spans] = b;
+                ++out.spans;
+            }
+            return;
+        }
+        // "lo-hi perms ...": a mapping's first line (other lines start with a capital).
+        std::uintptr_t v[2] = {};
+        const char* c = line;
+        for (std::uintptr_t& x : v) {
+            int digits = 0;
+            for (;; ++c, ++digits) {
+                const char d = *c;
+                const int n = d >= '0' && d <= '9'   ? d - '0'
+                              : d >= 'a' && d <= 'f' ? d - 'a' + 10
+                                                     : -1;
+                if (n < 0)
+                    break;
+                x = x * 16 + static_cast<std::uintptr_t>(n);
+            }
+            if (digits == 0)
+                return;
+            if (*c == '-')
+                ++c;
+        }
+        map_lo = v[0];
+        map_hi = v[1];
+    };
+    for (;;) {
+        const ssize_t n = read(fd, text, sizeof text);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0) {
+            out.known = out.known && n == 0;
+            break;
+        }
+        for (ssize_t i = 0; i < n; ++i) {
+            if (text[i] == '\n')
+                take_line();
+            else if (used < sizeof line)
+                line[used++] = text[i];
+            else
+                ++used;
+        }
+    }
+    close(fd);
+}
+#endif
+
+// Learns the lock state of [addr, addr+size) where a refusal partway could need it.
+lock_state locks_before(void* addr, std::size_t size) noexcept {
+    lock_state s;
+#if defined(__linux__)
+    const auto lo = reinterpret_cast<std::uintptr_t>(addr);
+    learn_locks(lo, lo + size, s);
+#else
+    (void)addr;
+    (void)size;
+#endif
+    return s;
+}
+
+// Puts a refused lock (`locking`) or unlock back as `before` says: the pages locked before are
+// locked again, the others unlocked. Where the state is not known, a refused lock unlocks the
+// whole range and a refused unlock is left as it is (unlocked is what was asked).
+void restore_locks(void* addr, std::size_t size, bool locking, const lock_state& before) noexcept {
+    const int saved_errno = errno;
+    const auto lo = reinterpret_cast<std::uintptr_t>(addr);
+    const auto at = [](std::uintptr_t x) { return reinterpret_cast<void*>(x); };
+    if (!before.known) {
+        if (locking)
+            unlock_pages(addr, size);
+    } else if (locking) { // unlock the gaps between the spans locked before
+        std::uintptr_t from = lo;
+        for (int i = 0; i < before.spans; ++i) {
+            if (before.lo[i] > from)
+                unlock_pages(at(from), before.lo[i] - from);
+            from = before.hi[i];
+        }
+        if (lo + size > from)
+            unlock_pages(at(from), lo + size - from);
+    } else {
+        for (int i = 0; i < before.spans; ++i)
+            lock_pages(at(before.lo[i]), before.hi[i] - before.lo[i]);
+    }
+    errno = saved_errno;
+}
+
 } // namespace
 
 bool discard(void* addr, std::size_t size, std::error_code& ec) noexcept {
@@ -163,12 +301,22 @@ bool guard(void* addr, std::size_t size, const mapping_traits& traits,
     return false;
 }
 
+// mlock marks the kernel's mappings locked one by one and then faults them in, munlock unmarks
+// them one by one, and both keep what they did when they fail partway: undone here.
 bool lock(void* addr, std::size_t size, std::error_code& ec) noexcept {
-    return seam_call(testing::os_call::lock, addr, size, lock_pages) == 0 || fail(ec);
+    const lock_state before = locks_before(addr, size);
+    if (seam_call(testing::os_call::lock, addr, size, lock_pages) == 0)
+        return true;
+    restore_locks(addr, size, true, before);
+    return fail(ec);
 }
 
 bool unlock(void* addr, std::size_t size, std::error_code& ec) noexcept {
-    return seam_call(testing::os_call::unlock, addr, size, unlock_pages) == 0 || fail(ec);
+    const lock_state before = locks_before(addr, size);
+    if (seam_call(testing::os_call::unlock, addr, size, unlock_pages) == 0)
+        return true;
+    restore_locks(addr, size, false, before);
+    return fail(ec);
 }
 
 bool prefault(void* addr, std::size_t size, access a, std::error_code& ec) noexcept {

@@ -118,9 +118,15 @@ bool guard(void* addr, std::size_t size, const mapping_traits&, std::error_code&
 
 bool lock(void* addr, std::size_t size, std::error_code& ec) noexcept {
     // ERROR_WORKING_SET_QUOTA past the quota
-    return seam_call(testing::os_call::lock, addr, size,
-                     [](void* p, std::size_t n) { return VirtualLock(p, n) != 0; }) ||
-           fail(ec);
+    if (seam_call(testing::os_call::lock, addr, size,
+                  [](void* p, std::size_t n) { return VirtualLock(p, n) != 0; }))
+        return true;
+    // Refused, maybe after part of the range was locked: unlocked again. (Which pages were locked
+    // before is not known here, so they come out unlocked too.)
+    const DWORD error = GetLastError();
+    VirtualUnlock(addr, size);
+    SetLastError(error);
+    return fail(ec);
 }
 
 bool unlock(void* addr, std::size_t size, std::error_code& ec) noexcept {
