@@ -79,6 +79,18 @@ constexpr bool under_thread_sanitizer = false;
 constexpr bool under_thread_sanitizer = false;
 #endif
 
+#if defined(__SANITIZE_ADDRESS__)
+constexpr bool under_address_sanitizer = true;
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+constexpr bool under_address_sanitizer = true;
+#else
+constexpr bool under_address_sanitizer = false;
+#endif
+#else
+constexpr bool under_address_sanitizer = false;
+#endif
+
 /// A precondition that skips a test, printing `why`, under ThreadSanitizer.
 struct unless_thread_sanitizer {
     const char* why;
