@@ -1,6 +1,7 @@
 // vmem Windows backend: discard, guard, lock, prefault, the instruction cache. Every argument
 // arrives checked and page-aligned.
 #include "../platform.hpp"
+#include "call.hpp"
 
 #include <vmem/error.hpp>
 
@@ -12,29 +13,6 @@
 namespace vmem::detail::os {
 
 namespace {
-
-bool fail(std::error_code& ec) noexcept {
-    DWORD e = GetLastError();
-    if (e == ERROR_SUCCESS) // a failure must never read as success (Wine leaves some unset)
-        e = ERROR_INVALID_FUNCTION;
-    ec.assign(static_cast<int>(e), win32_category());
-    return false;
-}
-
-// A system call over a range, through the seam's after_part mode (testing::failure_mode): armed
-// for `call`, `os(addr, n)` runs for the first part of the range only and the armed error comes
-// back from GetLastError(), as if Windows had refused the range midway.
-template <class Os>
-bool seam_call(testing::os_call call, void* addr, std::size_t size, Os os) noexcept {
-    std::error_code injected;
-    const std::size_t part = injected_partial(call, size, injected);
-    if (!os(addr, part != 0 ? part : size))
-        return false;
-    if (part == 0)
-        return true;
-    SetLastError(static_cast<DWORD>(injected.value()));
-    return false;
-}
 
 // DiscardVirtualMemory (Windows 8.1+), looked up once at run time: 0 not yet, 1 absent, or the
 // function's address. An atomic rather than a guarded static, which MinGW would allocate for.

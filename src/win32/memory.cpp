@@ -1,6 +1,7 @@
 // vmem Windows backend: VirtualAlloc / VirtualFree / VirtualProtect. Shared logic does not belong
 // here (see src/platform.hpp); every argument arrives checked and page-aligned.
 #include "../platform.hpp"
+#include "call.hpp"
 #include "virtual_alloc2.hpp"
 
 #include <vmem/error.hpp>
@@ -32,31 +33,6 @@ DWORD to_protect(access a) noexcept {
         return PAGE_EXECUTE_READWRITE;
     }
     return PAGE_NOACCESS; // unreachable: the shared layer refuses other values
-}
-
-bool fail(std::error_code& ec) noexcept {
-    DWORD e = GetLastError();
-    // A failure must never read as success. Wine, for one, fails VirtualProtect on reserved pages
-    // without setting an error (Windows gives ERROR_INVALID_ADDRESS).
-    if (e == ERROR_SUCCESS)
-        e = ERROR_INVALID_FUNCTION;
-    ec.assign(static_cast<int>(e), win32_category());
-    return false;
-}
-
-// A system call over a range, through the seam's after_part mode (testing::failure_mode): armed
-// for `call`, `os(addr, n)` runs for the first part of the range only and the armed error comes
-// back from GetLastError(), as if Windows had refused the range midway.
-template <class Os>
-bool seam_call(testing::os_call call, void* addr, std::size_t size, Os os) noexcept {
-    std::error_code injected;
-    const std::size_t part = injected_partial(call, size, injected);
-    if (!os(addr, part != 0 ? part : size))
-        return false;
-    if (part == 0)
-        return true;
-    SetLastError(static_cast<DWORD>(injected.value()));
-    return false;
 }
 
 // What a reserve asks of VirtualAlloc: MEM_RESERVE, plus MEM_COMMIT when the reservation is

@@ -14,6 +14,7 @@
 // run starts at its page (VirtualQuery does not say where a free range begins) and ends at the next
 // allocation.
 #include "../platform.hpp"
+#include "call.hpp"
 
 #include <vmem/error.hpp>
 
@@ -24,14 +25,6 @@
 namespace vmem::detail::os {
 
 namespace {
-
-bool fail(std::error_code& ec) noexcept {
-    DWORD e = GetLastError();
-    if (e == ERROR_SUCCESS) // a failure must never read as success
-        e = ERROR_INVALID_FUNCTION;
-    ec.assign(static_cast<int>(e), win32_category());
-    return false;
-}
 
 access to_access(DWORD protect) noexcept {
     if ((protect & PAGE_GUARD) != 0)

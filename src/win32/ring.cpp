@@ -5,6 +5,7 @@
 // initialisation goes through winpthreads, which allocates): what is looked up once is kept in
 // atomics, as src/win32/virtual_alloc2.cpp does.
 #include "../platform.hpp"
+#include "call.hpp"
 
 #include <vmem/error.hpp>
 
@@ -62,14 +63,6 @@ bool load() noexcept {
         loaded.store(state, std::memory_order_release);
     }
     return state == yes;
-}
-
-bool fail(std::error_code& ec) noexcept {
-    DWORD e = GetLastError();
-    if (e == ERROR_SUCCESS) // a failure must never read as success
-        e = ERROR_INVALID_FUNCTION;
-    ec.assign(static_cast<int>(e), win32_category());
-    return false;
 }
 
 // A section of `size` bytes backed by the page file, read-write; null with GetLastError set.
