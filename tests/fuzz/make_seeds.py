@@ -10,6 +10,11 @@ The encoding (model_fuzz.cpp, LLVMFuzzerTestOneInput), one step after another:
   release   6, form, address mode, offset
   adopt     7, form, address mode, offset                            (form & 2: detach)
   check     8, form                                                  (every page, all probes)
+  armed    11, form, kind, error, how, then a range step's address mode, offset, size mode,
+             count, access: arms vmem's failure seam for kind (0 commit, 1 decommit, 2 protect,
+             3 discard, 4 guard; form & 4: a prefaulting commit) with an OS error (0 EAGAIN,
+             1 EIO, 2 EACCES, 3 EPERM), mode how & 1 (after_part, else before) and skip
+             (how >> 1) % 3, runs that operation skip + 1 times, then disarms
 form: bit 0 the throwing overload, bit 1 vmem::reservation (reserve: an owner; ranges: members).
 address mode = slot + 3 * kind, kind 0 a page boundary, 1 inside a page, 2 null, 3 a released
 base, 4 before the reservation, 5 the top of the address space, 6 not a reservation, 7 a page.
@@ -41,6 +46,16 @@ def release(slot, form=RAW, kind=0, offset=0): return [6, form, slot + 3 * kind,
 def adopt(slot, kind=0, offset=0): return [7, RAW, slot + 3 * kind, offset]
 def detach(slot): return [7, OWNED, slot, 0]
 def check(): return [8, 0]
+
+
+COMMIT, DECOMMIT, PROTECT, DISCARD, GUARD = range(5)
+BEFORE, AFTER_PART = 0, 1
+
+
+def armed(kind, slot, page, pages, mode=BEFORE, skip=0, error=0, acc=RW, form=RAW, kind_=0,
+          size_mode=0):
+    return [11, form, kind, error, mode | (skip << 1), slot + 3 * kind_, page, size_mode,
+            pages - 1, acc]
 
 
 seeds = {
@@ -83,6 +98,15 @@ seeds = {
     # Prefault, execute accesses, a commit over committed pages with another access.
     "accesses": reserve(1, 10) + commit(1, 0, 10, acc=RX, form=4) + commit(1, 2, 3, acc=RWX)
     + write(1, 0, 10, 0x42) + commit(1, 0, 4, acc=RW) + protect(1, 1, 8, acc=READ) + check(),
+    # The failure seam: each kind refused before and after part, with skips; the model says
+    # nothing changes (but contents let go), a guard succeeds by its fallback.
+    "failure_seam": reserve(0, 16) + commit(0, 0, 12) + write(0, 0, 12, 0x3C)
+    + guard(0, 12, 1) + armed(COMMIT, 0, 10, 4, mode=AFTER_PART, acc=READ)
+    + armed(COMMIT, 0, 0, 6, skip=1, error=1) + armed(PROTECT, 0, 2, 5, mode=AFTER_PART, acc=READ)
+    + armed(PROTECT, 0, 0, 3, skip=2, acc=NONE) + armed(DECOMMIT, 0, 11, 4, mode=AFTER_PART)
+    + armed(DISCARD, 0, 4, 4, mode=AFTER_PART, error=2) + armed(DISCARD, 0, 0, 2, error=3)
+    + armed(GUARD, 0, 2, 3, mode=AFTER_PART) + armed(GUARD, 0, 6, 1, skip=1)
+    + armed(COMMIT, 0, 7, 5, mode=AFTER_PART, form=4) + armed(DECOMMIT, 0, 0, 16) + check(),
 }
 
 here = os.path.join(os.path.dirname(os.path.abspath(__file__)), "corpus")

@@ -1,8 +1,9 @@
 // vmem fuzzing: a libFuzzer target that turns its input into a sequence of operations on up to
 // three reservations (reserve with options, commit, decommit, protect, discard, guard, release,
-// adopt, detach, writes), through the free functions and through vmem::reservation, in both error
-// forms, with addresses and sizes that are often wrong on purpose. It keeps a model of every page
-// (state, access, contents) and after each step checks, exactly:
+// adopt, detach, writes, and range operations with vmem's failure seam armed), through the free
+// functions and through vmem::reservation, in both error forms, with addresses and sizes that are
+// often wrong on purpose. It keeps a model of every page (state, access, contents) and after each
+// step checks, exactly:
 // - the result: success, or the very error code the contract gives (README, <vmem/memory.hpp>);
 // - vmem::query: every run of the pages of the reservation the step touched, state, access and
 //   bounds, and committed_bytes() of an owned reservation;
@@ -27,6 +28,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <errno.h>
 #include <string_view>
 #include <system_error>
 #include <unistd.h>
@@ -830,6 +832,33 @@ void op_reserve(input& in, std::uint8_t form) {
 
 enum class range_op { commit, commit_prefault, decommit, protect, discard, guard, write };
 
+// vmem's failure seam (<vmem/testing.hpp>) as op_armed set it: which kind, the mode, the error,
+// and how many more calls of that kind reach the OS before the one that fails.
+struct seam_model {
+    bool active = false;
+    range_op op = range_op::commit; ///< the kind (commit stands for both commits)
+    bool after_part = false;
+    unsigned skip = 0;
+    std::error_code error;
+};
+seam_model armed;
+
+vmem::testing::os_call kind_of(range_op op) {
+    using vmem::testing::os_call;
+    switch (op) {
+    case range_op::decommit:
+        return os_call::decommit;
+    case range_op::protect:
+        return os_call::protect;
+    case range_op::discard:
+        return os_call::discard;
+    case range_op::guard:
+        return os_call::guard;
+    default:
+        return os_call::commit;
+    }
+}
+
 const char* name(range_op op) {
     switch (op) {
     case range_op::commit:
@@ -866,6 +895,7 @@ void op_range(input& in, range_op op, std::uint8_t form) {
     const bool takes_access =
         op == range_op::commit || op == range_op::commit_prefault || op == range_op::protect;
     slot* s = locate(member, t, at, size, takes_access ? &a : nullptr, first, last, want);
+    const bool located = s != nullptr;
 
     if (op == range_op::write) { // not vmem: the model's pattern into the writable pages
         if (s == nullptr || want)
@@ -908,6 +938,29 @@ void op_range(input& in, range_op op, std::uint8_t form) {
             break;
         default:
             break;
+        }
+    }
+
+    // The armed seam: whether this call consults it (passes vmem's own checks that come first),
+    // and then whether it skips or fails. `before`: commit (without prefault), decommit and guard
+    // consult it right after the range checks, protect, discard and a prefaulting commit after
+    // their own checks too. `after_part`: the system call of that kind, reached when every check
+    // passed; guard makes one only where it installs markers (else it remaps: no guard call).
+    bool fired = false;
+    if (armed.active && kind_of(op) == kind_of(armed.op)) {
+        bool consults = !want;
+        if (!armed.after_part &&
+            (op == range_op::commit || op == range_op::decommit || op == range_op::guard))
+            consults = located;
+        if (armed.after_part && op == range_op::guard)
+            consults = consults && the.guard_pages_free;
+        if (consults && armed.skip > 0) {
+            --armed.skip;
+        } else if (consults) {
+            fired = true;
+            armed.active = false;
+            // A guard whose markers are refused partway falls back to a remap, and succeeds.
+            want = armed.after_part && op == range_op::guard ? std::error_code{} : armed.error;
         }
     }
 
@@ -968,12 +1021,32 @@ void op_range(input& in, range_op op, std::uint8_t form) {
     case range_op::write:
         break;
     }
-    trace("%s%s%s(%p, %zu, %s) on slot %d: pages %zu..%zu -> %s", member ? "member " : "", name(op),
-          throwing ? " (throwing)" : "", static_cast<void*>(at), size, name(a), t, first, last,
+    trace("%s%s%s(%p, %zu, %s) on slot %d: pages %zu..%zu%s -> %s", member ? "member " : "",
+          name(op), throwing ? " (throwing)" : "", static_cast<void*>(at), size, name(a), t, first,
+          last, fired ? (armed.after_part ? " (seam: after part)" : " (seam: before)") : "",
           got ? got.message().c_str() : "ok");
     expect(name(op), got, want);
     if (s == nullptr)
         return; // nothing changed anywhere; the next steps' checks see it
+    if (got && fired && armed.after_part) {
+        // Refused after the first part of the range (the lower half, at least one page): a
+        // decommit has remapped it and put the states back (committed pages read zero; guard
+        // pages are markers on a fresh mapping, which query shows as reserved); a discard has let
+        // its contents go. Everything else is as it was.
+        const std::size_t part_end = first + (last - first + 1) / 2;
+        for (std::size_t i = first; i < part_end; ++i) {
+            page& p = s->pg[i];
+            if (op == range_op::decommit && p.s == state::guard)
+                p.guard_seen = seen{};
+            else if (op == range_op::decommit && p.s == state::committed) {
+                p.fill = 0;
+                p.known = true;
+            } else if (op == range_op::discard) {
+                p.fill = 0;
+                p.known = the.discard_zero_fills;
+            }
+        }
+    }
     if (!got) {
         for (std::size_t i = first; i < last; ++i) {
             page& p = s->pg[i];
@@ -998,7 +1071,9 @@ void op_range(input& in, range_op op, std::uint8_t form) {
                 p.known = the.discard_zero_fills;
                 break;
             case range_op::guard:
-                p.guard_seen = the.guard_pages_free ? appearance(p) : seen{};
+                // Markers keep the mapping as it was; the fallback remap (after a refused
+                // marker) is a PROT_NONE mapping of its own.
+                p.guard_seen = the.guard_pages_free && !fired ? appearance(p) : seen{};
                 p.s = state::guard;
                 p.a = vmem::access::none;
                 p.fill = 0;
@@ -1013,6 +1088,43 @@ void op_range(input& in, range_op op, std::uint8_t form) {
     check_pages(*s, first, last, extra);
     if (!got && (op == range_op::commit || op == range_op::commit_prefault))
         fill_writable(*s, first, last);
+}
+
+// Arms the seam for one kind of range operation, in a mode, with an OS error, after `skip` calls
+// of that kind, then runs that operation skip + 1 times (the same bytes each time: vmem's checks
+// then decide the same way each time); the model predicts which call fails and how, and the seam
+// is disarmed at the end so that nothing leaks into the next step.
+void op_armed(input& in, std::uint8_t form) {
+    static const range_op ops[] = {range_op::commit, range_op::decommit, range_op::protect,
+                                   range_op::discard, range_op::guard};
+    range_op op = ops[in.byte() % 5];
+    if (op == range_op::commit && (form & 4) != 0)
+        op = range_op::commit_prefault;
+    static const int errors[] = {EAGAIN, EIO, EACCES, EPERM}; // none that vmem reinterprets
+    const std::error_code error(errors[in.byte() % 4], std::system_category());
+    const std::uint8_t how = in.byte();
+    armed.active = true;
+    armed.op = op;
+    armed.after_part = (how & 1) != 0;
+    armed.skip = (how >> 1) % 3;
+    const unsigned runs = armed.skip + 1;
+    std::error_code ec;
+    vmem::testing::fail_os_call(kind_of(op), error, armed.skip,
+                                armed.after_part ? vmem::testing::failure_mode::after_part
+                                                 : vmem::testing::failure_mode::before,
+                                ec);
+    trace("arm %s, %s, skip %u, %s", name(op), armed.after_part ? "after part" : "before",
+          armed.skip, error.message().c_str());
+    if (ec)
+        diverged("fail_os_call refused: %s", ec.message().c_str());
+    armed.error = error;
+    const input start = in;
+    for (unsigned r = 0; r < runs; ++r) {
+        in = start;
+        op_range(in, op, form);
+    }
+    vmem::testing::clear_os_call_failures();
+    armed.active = false;
 }
 
 void forget(slot& s) {
@@ -1217,7 +1329,10 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
         case 8:
             check_everything();
             break;
-        default: // 9, 10, 11: writes, so that contents are there to lose
+        case 11:
+            op_armed(in, form);
+            break;
+        default: // 9, 10: writes, so that contents are there to lose
             op_range(in, range_op::write, form);
             break;
         }
