@@ -337,6 +337,16 @@ BOOST_AUTO_TEST_CASE(moves_like_a_reservation) {
     BOOST_TEST(is_free(old, granularity())); // move assignment released c's own reservation
     BOOST_TEST(vmem_probe::can_write(p));
 
+    // Whichever of the two lies lower in memory.
+    vmem::arena pair[2] = {vmem::arena(granularity()), vmem::arena(granularity())};
+    void* const second = pair[1].base();
+    pair[0] = std::move(pair[1]);
+    BOOST_TEST(pair[0].base() == second);
+    BOOST_TEST(pair[1].base() == nullptr);
+    pair[1] = std::move(pair[0]);
+    BOOST_TEST(pair[1].base() == second);
+    BOOST_TEST(pair[0].base() == nullptr);
+
     // swap, found by argument-dependent lookup (and linkable from a shared vmem too).
     vmem::arena d(granularity());
     void* other = d.base();

@@ -469,6 +469,27 @@ std::size_t four_pages() {
     return (4 * page() + granularity() - 1) / granularity() * granularity();
 }
 
+// A reservation of four_pages() whose fourth page's address holds the hexadecimal digit a (most
+// do): the lines of /proc/self/smaps that vmem reads for the lock state then hold a letter where
+// both the locked and the unlocked part start or end.
+vmem::reservation four_pages_at_a_hex_letter() {
+    const auto holds_a = [](std::uintptr_t x) {
+        for (; x != 0; x >>= 4)
+            if ((x & 0xf) == 0xa)
+                return true;
+        return false;
+    };
+    std::vector<vmem::reservation> tried; // held, so that the next one lies elsewhere
+    for (int i = 0; i < 256; ++i) {
+        vmem::reservation r(four_pages());
+        if (holds_a(reinterpret_cast<std::uintptr_t>(r.base()) + 3 * page()))
+            return r;
+        tried.push_back(std::move(r));
+    }
+    BOOST_FAIL("no reservation at an address with the digit a");
+    return vmem::reservation();
+}
+
 bool has_flag(const void* p, const char* flag) {
     return vm_flags(p).find(std::string(" ") + flag + " ") != std::string::npos;
 }
@@ -587,7 +608,7 @@ BOOST_AUTO_TEST_CASE(a_remap_refused_in_part_keeps_the_mappings_traits,
 BOOST_AUTO_TEST_CASE(a_lock_refused_in_part_keeps_earlier_locks,
                      *utf::precondition(flags_readable)) {
     disarm d;
-    vmem::reservation r(four_pages());
+    vmem::reservation r = four_pages_at_a_hex_letter();
     r.commit(r.base(), 4 * page(), vmem::access::read_write);
     r.lock(bytes(r) + 3 * page(), page()); // locked before; the refused lock's upper half
     const std::optional<std::size_t> before = locked_bytes();
@@ -607,7 +628,7 @@ BOOST_AUTO_TEST_CASE(a_lock_refused_in_part_keeps_earlier_locks,
 BOOST_AUTO_TEST_CASE(an_unlock_refused_in_part_keeps_the_locks,
                      *utf::precondition(flags_readable)) {
     disarm d;
-    vmem::reservation r(four_pages());
+    vmem::reservation r = four_pages_at_a_hex_letter();
     r.commit(r.base(), 4 * page(), vmem::access::read_write);
     r.lock(r.base(), 3 * page()); // the last page is not locked
     const std::optional<std::size_t> before = locked_bytes();

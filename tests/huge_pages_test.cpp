@@ -68,6 +68,26 @@ bool vm_flag(const void* p, const std::string& flag) {
     return false;
 }
 
+// Linux: the AnonHugePages of the /proc/self/smaps entry that is exactly [p, p + size), in bytes;
+// empty where no entry is exactly that range (the kernel merged it with a neighbour).
+std::optional<std::size_t> anon_huge_bytes(const void* p, std::size_t size) {
+    std::ifstream smaps("/proc/self/smaps");
+    const auto a = reinterpret_cast<std::uintptr_t>(p);
+    bool inside = false;
+    for (std::string line; std::getline(smaps, line);) {
+        unsigned long long lo = 0, hi = 0;
+        char dash = 0;
+        std::istringstream head(line);
+        if (head >> std::hex >> lo >> dash >> hi && dash == '-') {
+            inside = lo == a && hi == a + size;
+            continue;
+        }
+        if (inside && line.compare(0, 14, "AnonHugePages:") == 0)
+            return static_cast<std::size_t>(std::stoull(line.substr(14))) * 1024;
+    }
+    return std::nullopt;
+}
+
 boost::test_tools::assertion_result smaps_readable(utf::test_unit_id) {
     vmem::reservation r(page());
     r.commit(r.base(), page(), vmem::access::read_write);
@@ -255,6 +275,34 @@ BOOST_AUTO_TEST_CASE(prefer_advises_transparent_huge_pages_and_keeps_the_advice_
     r.decommit(bytes(r) + huge, huge);
     r.commit(bytes(r) + huge, huge, vmem::access::read_write);
     BOOST_TEST(thp_eligible(bytes(r) + huge).value_or(-1) == 1);
+}
+
+// huge_bytes is what the kernel says of the reservation's own mapping, its range read from
+// /proc/self/smaps in hexadecimal (addresses hold the digits 0-9 and a-f).
+BOOST_AUTO_TEST_CASE(huge_bytes_are_what_the_kernel_counts, *utf::precondition(thp_usable)) {
+    const std::size_t huge = caps().huge_page_size;
+    BOOST_REQUIRE(huge != 0u);
+    vmem::reserve_options o = with(vmem::huge_pages::prefer);
+    o.commit = true;
+    vmem::reservation r(2 * huge, o);
+    if (r.huge_page_status().explicit_pool)
+        return; // the hugetlb pool took it: counted without smaps
+    fill_pattern(r.base(), r.size(), 7);
+    // khugepaged may collapse pages meanwhile: a reading between two equal ones is the count.
+    for (int attempt = 0; attempt < 8; ++attempt) {
+        const std::optional<std::size_t> before = anon_huge_bytes(r.base(), r.size());
+        const std::size_t got = r.huge_page_status().huge_bytes;
+        if (!before) {
+            BOOST_TEST_MESSAGE("the kernel merged the mapping with a neighbour: not compared");
+            return;
+        }
+        if (anon_huge_bytes(r.base(), r.size()) != before)
+            continue;
+        BOOST_TEST_MESSAGE("huge: " << got << " bytes, the kernel says " << *before);
+        BOOST_TEST(got == *before);
+        return;
+    }
+    BOOST_TEST_MESSAGE("the count kept changing: not compared");
 }
 
 // Reserves `first` and then `second` right after it, with these options each (placed exactly in

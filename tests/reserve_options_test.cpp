@@ -5,7 +5,12 @@
 
 #include <vmem/testing.hpp>
 
+#include <cerrno>
 #include <vector>
+
+#if defined(__linux__)
+#include <sys/mman.h>
+#endif
 
 using namespace vmem_test;
 
@@ -46,6 +51,23 @@ void expect_refused(std::size_t size, const vmem::reserve_options& o, std::error
     BOOST_TEST(!r);
     BOOST_TEST(vmem::testing::bookkeeping_bytes() == held);
     BOOST_CHECK_THROW(vmem::reserve(size, o), std::system_error);
+}
+
+// Whether madvise(MADV_POPULATE_WRITE) works here: Linux 5.14 and later.
+boost::test_tools::assertion_result populate_advice_works(utf::test_unit_id) {
+#if defined(__linux__) && defined(MADV_POPULATE_WRITE)
+    void* const p =
+        mmap(nullptr, page(), PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    const bool works = p != MAP_FAILED && madvise(p, page(), MADV_POPULATE_WRITE) == 0;
+    if (p != MAP_FAILED)
+        munmap(p, page());
+    boost::test_tools::assertion_result r(works);
+    r.message() << "the kernel has no MADV_POPULATE_WRITE";
+#else
+    boost::test_tools::assertion_result r(false);
+    r.message() << "no madvise(MADV_POPULATE_*) on " << vmem_probe::platform_name();
+#endif
+    return r;
 }
 
 } // namespace
@@ -215,6 +237,26 @@ BOOST_AUTO_TEST_CASE(a_failed_commit_at_reserve_reserves_nothing) {
     BOOST_TEST(ec == std::errc::not_enough_memory);
     BOOST_TEST(!r);
     BOOST_TEST(vmem::testing::bookkeeping_bytes() == held);
+}
+
+// EINVAL from MADV_POPULATE_* means a kernel without it only until it has worked once: after
+// that it is this prefault's refusal, reported, not a reason to touch the pages instead.
+BOOST_AUTO_TEST_CASE(einval_from_populate_after_it_worked_is_reported,
+                     *utf::precondition(populate_advice_works)) {
+    const std::size_t size = 4 * page();
+    vmem::reserve_options o = committed(vmem::access::read_write);
+    o.prefault = true;
+    vmem::reservation(size, o).release(); // populated with the advice: the kernel has it
+    const std::error_code einval(EINVAL, std::system_category());
+    vmem::testing::fail_os_call(vmem::testing::os_call::prefault, einval, 0,
+                                vmem::testing::failure_mode::after_part);
+    std::error_code ec;
+    void* const p = vmem::reserve(size, o, ec);
+    vmem::testing::clear_os_call_failures();
+    BOOST_TEST(p == nullptr);
+    BOOST_TEST(ec == einval);
+    if (p != nullptr)
+        vmem::release(p);
 }
 
 BOOST_AUTO_TEST_CASE(a_failed_prefault_at_reserve_reserves_nothing) {

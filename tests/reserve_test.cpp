@@ -210,6 +210,34 @@ BOOST_AUTO_TEST_CASE(exact_fails_over_memory_vmem_does_not_own) {
     BOOST_TEST(all_equal(heap.data(), heap.size(), 0x5a));
 }
 
+// The index of reservations splits into leaves as it grows: reservations made in ascending order
+// of address, more than one leaf holds, are each found by their base (the OS hands out addresses
+// top down, so only exact placement makes them ascend).
+BOOST_AUTO_TEST_CASE(many_reservations_made_in_ascending_order_are_each_found) {
+    const std::size_t n = 300;
+    std::error_code ec;
+    auto* const region = static_cast<unsigned char*>(vmem::reserve(n * granularity()));
+    vmem::release(region);
+    std::vector<void*> bases;
+    vmem::reserve_options o;
+    o.at = vmem::placement::exact;
+    for (std::size_t i = 0; i < n; ++i) {
+        o.address = region + i * granularity();
+        void* const base = vmem::reserve(granularity(), o, ec);
+        BOOST_REQUIRE_MESSAGE(base != nullptr, "exact reserve " << i << ": " << ec.message());
+        bases.push_back(base);
+    }
+    std::size_t not_found = 0;
+    for (void* const base : bases) {
+        vmem::commit(base, page(), vmem::access::read_write, ec);
+        not_found += ec ? 1 : 0;
+    }
+    BOOST_TEST(not_found == 0u);
+    for (void* const base : bases)
+        vmem::release(base);
+    BOOST_TEST(vmem_probe::is_unmapped(region, n * granularity()));
+}
+
 // Sizes past 2 GiB set the top bit of a 32-bit size_t, where a size held in a signed or a 32-bit
 // `long` goes negative. They are reserved, committed at both ends and released as any other: in a
 // 32-bit process (linux32) that is most of the address space, taken for real.

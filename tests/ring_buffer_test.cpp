@@ -250,6 +250,14 @@ BOOST_AUTO_TEST_CASE(an_empty_ring_holds_nothing_and_refuses_bytes) {
     ring = std::move(moved);
     BOOST_TEST(ring.size() == 10);
     BOOST_TEST(moved.capacity() == 0);
+    BOOST_TEST(moved.size() == 0);
+    // Moved from, either way: nothing to publish or to consume, as an empty ring.
+    for (vmem::ring_buffer* from : {&full, &moved}) {
+        from->commit(1, ec);
+        BOOST_TEST(ec == vmem::errc::outside_reservation);
+        from->consume(1, ec);
+        BOOST_TEST(ec == vmem::errc::outside_reservation);
+    }
 }
 
 BOOST_AUTO_TEST_CASE(release_frees_both_views_and_the_object) {
@@ -302,6 +310,10 @@ BOOST_AUTO_TEST_CASE(construction_errors_are_clear_and_leave_nothing) {
     vmem::double_mapping wraps(size_max - granularity() / 2, ec); // rounding up wraps
     BOOST_TEST(ec == vmem::errc::size_overflow);
     BOOST_TEST(!wraps);
+    // The least size whose rounding up wraps (to 0): still size_overflow, not a mapping of 0.
+    vmem::double_mapping least_wrapping(size_max - (granularity() - 2), ec);
+    BOOST_TEST(ec == vmem::errc::size_overflow);
+    BOOST_TEST(!least_wrapping);
     vmem::double_mapping too_large(size_max / 2 + 1, ec); // twice it wraps
     BOOST_TEST(ec == vmem::errc::size_overflow);
     // Twice the size beyond the user address space.
