@@ -102,6 +102,17 @@ struct unless_thread_sanitizer {
     }
 };
 
+/// A precondition that skips a test, printing `why`, under AddressSanitizer or ThreadSanitizer.
+struct unless_sanitizer {
+    const char* why;
+    boost::test_tools::assertion_result operator()(utf::test_unit_id) const {
+        boost::test_tools::assertion_result r(!under_address_sanitizer && !under_thread_sanitizer);
+        if (!r)
+            r.message() << "a sanitizer: " << why;
+        return r;
+    }
+};
+
 /// A precondition that skips a test, printing why, where there is no fork (Windows).
 inline boost::test_tools::assertion_result can_fork(utf::test_unit_id) {
     boost::test_tools::assertion_result r(

@@ -457,7 +457,9 @@ BOOST_AUTO_TEST_CASE(a_failure_in_the_middle_leaves_no_descriptor, *utf::precond
 }
 
 BOOST_AUTO_TEST_CASE(a_view_refused_after_the_reservation_leaves_nothing,
-                     *utf::precondition(can_fork)) {
+                     *utf::precondition(can_fork) *
+                         utf::precondition(unless_sanitizer{
+                             "its mlock and mlockall do nothing, so no limit refuses a view"})) {
 #if !defined(_WIN32)
     const auto problems = vmem_probe::run_in_child(a_view_refused_after_the_reservation, nullptr);
     BOOST_TEST_REQUIRE(problems.has_value());
