@@ -9,11 +9,11 @@
 // process with repetitions in random order (so vmem and raw are interleaved) and bench/summary.py
 // turns the medians into ratios.
 //
-// `--smoke` (our flag, removed before Google Benchmark sees the rest): small scenes and a few
-// iterations each, to show that every benchmark runs; no timing means anything then.
+// `--smoke` (bench/common.hpp): small scenes and a few iterations each, to show that every
+// benchmark runs; no timing means anything then.
 #include <vmem/vmem.hpp>
 
-#include <benchmark/benchmark.h>
+#include "common.hpp"
 
 #include <algorithm>
 #include <atomic>
@@ -41,34 +41,22 @@
 
 namespace {
 
+using namespace vmem_bench;
+
 // Workload sizes (what a user asks for), rounded to whole pages or granules where they are used.
-constexpr std::size_t kib = 1024;
-constexpr std::size_t mib = 1024 * kib;
-constexpr std::size_t gib = 1024 * mib;
 constexpr std::size_t reservation_workload = 64 * kib;
 constexpr std::size_t range_64k = 64 * kib;
 constexpr std::size_t range_2m = 2 * mib;
 constexpr std::size_t stall_workload = 1 * gib; // released by thread A in overhead.release_stall
 
-// The scale of the scenes; --smoke makes them small.
+// The scale of the scenes; --smoke makes them small (register_overhead sets it).
 struct scale {
-    bool smoke = false;
     std::size_t runs = 131072;         // committed runs of the fragmented reservation
     std::size_t reservations = 100000; // live reservations of overhead.registry_100k
     std::size_t few_reservations = 10; // its baseline
     std::size_t stall_bytes = stall_workload;
 };
 scale config;
-
-std::size_t page() noexcept {
-    return vmem::page_size();
-}
-std::size_t round_up(std::size_t n, std::size_t unit) noexcept {
-    return (n + unit - 1) / unit * unit;
-}
-char* at(void* base, std::size_t offset) noexcept {
-    return static_cast<char*>(base) + offset;
-}
 
 // --- The system calls, exactly as src/posix/memory.cpp makes them -------------------------------
 
@@ -89,57 +77,6 @@ bool raw_protect(void* p, std::size_t size, int prot) noexcept {
 }
 bool raw_release(void* p, std::size_t size) noexcept {
     return munmap(p, size) == 0;
-}
-
-// --- Failing a benchmark ------------------------------------------------------------------------
-
-// Marks the run as errored (bench/summary.py counts it as failed). Returns `ok`.
-bool check(benchmark::State& state, bool ok, const char* what) {
-    if (!ok) {
-        const std::string message = std::string(what) + ": " + std::strerror(errno);
-        state.SkipWithError(message.c_str());
-    }
-    return ok;
-}
-bool check(benchmark::State& state, const std::error_code& ec, const char* what) {
-    if (ec) {
-        const std::string message = std::string(what) + ": " + ec.message();
-        state.SkipWithError(message.c_str());
-    }
-    return !ec;
-}
-
-// --- Scenes: state that is costly to build, kept while one benchmark's calls last ---------------
-//
-// Google Benchmark calls a benchmark function several times per repetition; a scene survives
-// between those calls and is torn down as soon as another benchmark runs, so that (for example)
-// the 100 000 reservations of overhead.registry_100k never sit in the registry while something
-// else is measured.
-
-struct scene {
-    virtual ~scene() = default;
-    std::string problem; // empty when set up; else why not ("skipped: ..." if the machine can't)
-};
-
-std::unique_ptr<scene> current_scene;
-
-void leave_scene() {
-    current_scene.reset();
-}
-
-template <class Scene>
-Scene* enter_scene(benchmark::State& state) {
-    if (auto* s = dynamic_cast<Scene*>(current_scene.get()))
-        return s;
-    current_scene.reset();
-    auto fresh = std::make_unique<Scene>();
-    if (!fresh->problem.empty()) {
-        state.SkipWithError(fresh->problem.c_str());
-        return nullptr;
-    }
-    Scene* s = fresh.get();
-    current_scene = std::move(fresh);
-    return s;
 }
 
 std::size_t max_map_count() {
@@ -766,22 +703,12 @@ void release_stall(benchmark::State& state) {
     }
 }
 
-// --- Registration -------------------------------------------------------------------------------
-
-enum class kind { timed, one_round };
-
-void add(const std::string& name, void (*fn)(benchmark::State&), kind k = kind::timed) {
-    benchmark::internal::Benchmark* b = benchmark::RegisterBenchmark(name.c_str(), fn);
-    b->Unit(benchmark::kNanosecond);
-    if (k == kind::one_round)
-        b->Iterations(1)->UseManualTime();
-    else if (config.smoke)
-        b->Iterations(3);
-    else
-        b->MinTime(0.1);
-}
-
-void register_all() {
+void register_overhead() {
+    if (smoke()) {
+        config.runs = 512;
+        config.reservations = 1000;
+        config.stall_bytes = 8 * mib;
+    }
     add("overhead.reserve_release/raw", reserve_release_raw);
     add("overhead.reserve_release/vmem", reserve_release_vmem);
     add("overhead.reserve_release/vmem.free", reserve_release_free);
@@ -816,29 +743,6 @@ void register_all() {
         kind::one_round);
 }
 
-} // namespace
+family overhead{"overhead", register_overhead};
 
-int main(int argc, char** argv) {
-    // Our one flag; the rest is Google Benchmark's.
-    int kept = 1;
-    for (int i = 1; i < argc; ++i) {
-        if (std::strcmp(argv[i], "--smoke") == 0)
-            config.smoke = true;
-        else
-            argv[kept++] = argv[i];
-    }
-    argc = kept;
-    if (config.smoke) {
-        config.runs = 512;
-        config.reservations = 1000;
-        config.stall_bytes = 8 * mib;
-    }
-    register_all();
-    benchmark::Initialize(&argc, argv);
-    if (benchmark::ReportUnrecognizedArguments(argc, argv))
-        return 1;
-    benchmark::RunSpecifiedBenchmarks();
-    leave_scene(); // before vmem's statics, whatever the version of vmem under test
-    benchmark::Shutdown();
-    return 0;
-}
+} // namespace

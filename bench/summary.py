@@ -38,6 +38,27 @@ PAIRS["overhead.committed_bytes"] = ("overhead.committed_bytes/one_run",
                                      "overhead.committed_bytes/many_runs", 1.10)
 STALL_GOAL_NS = 1e6  # overhead.release_stall: B's worst wait <= 1 ms
 
+# The building blocks' comparisons (issue 12). name -> a dict of
+#   baseline, vmem   the benchmarks compared (their names without Google Benchmark's options)
+#   metric           "cpu" (thread CPU time per iteration, ns), "wall" (wall-clock or manual
+#                    time per iteration, ns) or the name of a counter the benchmarks report
+#   ratio            "vmem/baseline" (lower is better), "baseline/vmem" (higher is better) or
+#                    "vmem" (the vmem benchmark's own value, e.g. peak resident / data size)
+#   goal             the ratio's goal (at most for "vmem/baseline" and "vmem", at least for
+#                    "baseline/vmem"); None: reported, no goal
+#   unit             of baseline and vmem ("ns", "bytes", "ratio", ...)
+#   about            one line: what is compared
+#   extra            optional {key: (benchmark, counter)}: more medians copied into the entry
+# Each is a median over the repetitions of the same run; the files that add them say why.
+COMPARISONS = {}
+# --- growth (bench/growth.cpp) ---
+# --- arena, ring, guard (bench/blocks.cpp) ---
+# --- fault-in and decommit (bench/faultin.cpp) ---
+
+# The fields of a --benchmark_out entry that are Google Benchmark's, not counters.
+COUNTERS_NOT = {"family_index", "per_family_instance_index", "repetitions", "repetition_index",
+                "threads", "iterations", "real_time", "cpu_time"}
+
 TO_NS = {"ns": 1.0, "us": 1e3, "ms": 1e6, "s": 1e9}
 
 
@@ -84,8 +105,10 @@ def collect(entries):
         run["times"].append(e["cpu_time"] * TO_NS[e.get("time_unit", "ns")])
         run["wall"].append(e["real_time"] * TO_NS[e.get("time_unit", "ns")])
         for key, value in e.items():
-            if key.endswith("_ns") or key in ("runs", "reservations", "bytes", "calls_during"):
-                run["counters"].setdefault(key, []).append(float(value))
+            if key in COUNTERS_NOT or not isinstance(value, (int, float)) or \
+                    isinstance(value, bool):
+                continue
+            run["counters"].setdefault(key, []).append(float(value))
     return runs
 
 
@@ -155,7 +178,48 @@ def summarise(runs):
             entry["skipped" if run and run["error"] and run["error"].startswith("skipped:")
                   else "missing"] = (run and run["error"]) or "did not run"
         summary[name] = entry
+    for name, c in COMPARISONS.items():
+        summary[name] = compare(runs, c)
     return summary
+
+
+def metric_values(run, metric):
+    if run is None:
+        return []
+    if metric == "cpu":
+        return run["times"]
+    if metric == "wall":
+        return run["wall"]
+    return run["counters"].get(metric, [])
+
+
+def compare(runs, c):
+    """One entry of COMPARISONS, measured."""
+    b, v = runs.get(c["baseline"]), runs.get(c["vmem"])
+    entry = {"baseline": None, "vmem": None, "ratio": None, "goal": c["goal"],
+             "unit": c.get("unit", "ns"), "ratio_is": c["ratio"], "about": c.get("about", "")}
+    bv, vv = metric_values(b, c["metric"]), metric_values(v, c["metric"])
+    if bv and vv:
+        entry["baseline"], entry["vmem"] = median(bv), median(vv)
+        if c["ratio"] == "vmem":
+            entry["ratio"] = entry["vmem"]
+        elif c["ratio"] == "baseline/vmem":
+            entry["ratio"] = entry["baseline"] / entry["vmem"] if entry["vmem"] else None
+        else:
+            entry["ratio"] = entry["vmem"] / entry["baseline"] if entry["baseline"] else None
+        if entry["ratio"] is not None and c["goal"] is not None:
+            entry["met"] = (entry["ratio"] >= c["goal"] if c["ratio"] == "baseline/vmem"
+                            else entry["ratio"] <= c["goal"])
+        entry["repetitions"] = min(len(bv), len(vv))
+        for key, (bench, counter) in c.get("extra", {}).items():
+            values = metric_values(runs.get(bench), counter)
+            if values:
+                entry[key] = median(values)
+    else:
+        why = [r["error"] for r in (b, v) if r and r["error"]]
+        skipped = why and all(w.startswith("skipped:") for w in why)
+        entry["skipped" if skipped else "missing"] = "; ".join(why) or "did not run"
+    return entry
 
 
 def duration(ns):
@@ -166,15 +230,29 @@ def duration(ns):
             return f"{ns / scale:.2f} {unit}"
 
 
+def amount(value, unit):
+    if unit == "ns":
+        return duration(value)
+    if value is None:
+        return "-"
+    if unit == "bytes":
+        for name, scale in (("GiB", 2**30), ("MiB", 2**20), ("KiB", 2**10), ("B", 1)):
+            if value >= scale or name == "B":
+                return f"{value / scale:.2f} {name}"
+    return f"{value:.3g} {unit}" if unit != "ratio" else f"{value:.3f}"
+
+
 def table(summary):
     rows = [("name", "baseline", "vmem", "ratio", "goal", "met?")]
     for name, e in summary.items():
+        goal = "-" if e["goal"] is None else \
+            (">= " if e.get("ratio_is") == "baseline/vmem" else "<= ") + f"{e['goal']:.2f}"
         if e["ratio"] is None:
-            rows.append((name, "-", "-", "-", f"{e['goal']:.2f}",
-                         "skipped" if "skipped" in e else "MISSING"))
+            rows.append((name, "-", "-", "-", goal, "skipped" if "skipped" in e else "MISSING"))
             continue
-        rows.append((name, duration(e["baseline"]), duration(e["vmem"]), f"{e['ratio']:.3f}",
-                     f"{e['goal']:.2f}", "yes" if e["met"] else "NO"))
+        met = "-" if e["goal"] is None else ("yes" if e["met"] else "NO")
+        rows.append((name, amount(e["baseline"], e["unit"]), amount(e["vmem"], e["unit"]),
+                     f"{e['ratio']:.3f}", goal, met))
     widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
     print("medians of thread CPU time per iteration; release_stall: thread B's worst wait "
           "(wall-clock less runqueue delay; goal: 1 ms)")
