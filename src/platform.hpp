@@ -102,8 +102,9 @@ void classify_out_of_memory(std::error_code& ec, std::size_t size) noexcept;
 /// to the reservation). `fast_source` false is the testing switch (testing::use_procmap_query): a
 /// backend with a fallback source then uses it.
 bool query(const void* address, bool fast_source, region& out, std::error_code& ec) noexcept;
-/// Bytes of [base, base+size) backed by huge pages now.
-std::size_t huge_bytes(const void* base, std::size_t size) noexcept;
+/// Bytes of [base, base+size) backed by huge pages now. `fast_source` false is the testing switch
+/// (testing::use_pagemap_scan): a backend with a fallback source then uses it.
+std::size_t huge_bytes(const void* base, std::size_t size, bool fast_source) noexcept;
 /// The capabilities this backend knows (all but what the shared layer fills in).
 void fill_capabilities(capabilities& c) noexcept;
 

@@ -6,6 +6,8 @@
 
 #include <vmem/testing.hpp>
 
+#include "support/boost_test_data.hpp"
+
 #include <cstdio>
 #include <cstring>
 #include <fstream>
@@ -14,6 +16,7 @@
 #include <string>
 
 using namespace vmem_test;
+namespace data = boost::unit_test::data;
 
 namespace {
 
@@ -277,9 +280,22 @@ BOOST_AUTO_TEST_CASE(prefer_advises_transparent_huge_pages_and_keeps_the_advice_
     BOOST_TEST(thp_eligible(bytes(r) + huge).value_or(-1) == 1);
 }
 
-// huge_bytes is what the kernel says of the reservation's own mapping, its range read from
-// /proc/self/smaps in hexadecimal (addresses hold the digits 0-9 and a-f).
-BOOST_AUTO_TEST_CASE(huge_bytes_are_what_the_kernel_counts, *utf::precondition(thp_usable)) {
+// Chooses where huge_page_status() counts (testing::use_pagemap_scan) for one scope.
+struct huge_source {
+    explicit huge_source(bool pagemap_scan) { vmem::testing::use_pagemap_scan(pagemap_scan); }
+    huge_source(const huge_source&) = delete;
+    huge_source& operator=(const huge_source&) = delete;
+    ~huge_source() { vmem::testing::use_pagemap_scan(true); }
+};
+
+// huge_bytes is what the kernel says of the reservation's own mapping: from PAGEMAP_SCAN (Linux
+// 6.7+), or from /proc/self/smaps where the mapping's range is read in hexadecimal (addresses
+// hold the digits 0-9 and a-f), as older kernels are read.
+BOOST_TEST_DECORATOR(*utf::precondition(thp_usable))
+BOOST_DATA_TEST_CASE(huge_bytes_are_what_the_kernel_counts, data::make({true, false}),
+                     pagemap_scan) {
+    huge_source use(pagemap_scan);
+    BOOST_TEST_MESSAGE((pagemap_scan ? "default source" : "/proc/self/smaps"));
     const std::size_t huge = caps().huge_page_size;
     BOOST_REQUIRE(huge != 0u);
     vmem::reserve_options o = with(vmem::huge_pages::prefer);

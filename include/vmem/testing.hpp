@@ -83,6 +83,12 @@ VMEM_DECL void use_native_aligned_reserve(bool enabled) noexcept;
 /// source and ignore this.
 VMEM_DECL void use_procmap_query(bool enabled) noexcept;
 
+/// With `enabled` false, huge_page_status() on Linux counts a reservation's huge pages from
+/// /proc/self/smaps instead of asking the PAGEMAP_SCAN ioctl (Linux 6.7+): the path older kernels
+/// take can be tested on any. True restores the default. Other systems have one source and ignore
+/// this.
+VMEM_DECL void use_pagemap_scan(bool enabled) noexcept;
+
 /// The bytes vmem's bookkeeping holds now: its record and index entry of each reservation, and
 /// the nodes of committed runs (with the few spares each reservation keeps so that recording a
 /// change never needs memory). Taken from the OS, never from the heap, in pages that the pools

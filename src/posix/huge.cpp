@@ -149,14 +149,14 @@ bool plan_mapping(const reserve_options& options, mapping_traits& traits, std::s
     return true; // prefer: normal pages
 }
 
-std::size_t huge_bytes(const void* base, std::size_t size) noexcept {
+std::size_t huge_bytes(const void* base, std::size_t size, bool fast_source) noexcept {
 #if defined(__linux__)
     const auto lo = reinterpret_cast<std::uintptr_t>(base);
     const std::uintptr_t hi = lo + size;
     // Neighbouring reservations with the same flags share one kernel mapping, whose huge pages
     // smaps counts as a whole: PAGEMAP_SCAN sees the range's own, where the kernel has it.
     std::size_t scanned = 0;
-    if (scan_huge_bytes(lo, hi, scanned))
+    if (fast_source && scan_huge_bytes(lo, hi, scanned))
         return scanned;
     // Else /proc/self/smaps, streamed through a buffer on the stack: for every mapping
     // overlapping the range, its AnonHugePages (THP) and its hugetlb pages, at most the overlap

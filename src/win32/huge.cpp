@@ -89,7 +89,7 @@ bool plan_mapping(const reserve_options& options, mapping_traits& traits, std::s
     return true;
 }
 
-std::size_t huge_bytes(const void*, std::size_t) noexcept {
+std::size_t huge_bytes(const void*, std::size_t, bool) noexcept {
     // Only MEM_LARGE_PAGES reservations have large pages, all of them (the shared layer counts
     // those); Windows never backs other memory with them.
     return 0;
