@@ -142,6 +142,20 @@ BOOST_AUTO_TEST_CASE(the_default_step_is_documented_and_rounded_to_pages) {
     BOOST_TEST(odd.keep_committed() == page());
 }
 
+// A step or a keep past the capacity, and not a whole number of pages, is the capacity: rounding
+// it up to pages must not carry it past the end of the reservation.
+BOOST_AUTO_TEST_CASE(a_step_or_keep_past_the_capacity_is_the_capacity) {
+    const std::size_t cap = 4 * page();
+    vmem::arena a(cap, step_of(cap + 1, cap + page() + 1));
+    BOOST_TEST(a.capacity() == cap);
+    BOOST_TEST(a.commit_step() == cap);
+    BOOST_TEST(a.keep_committed() == cap);
+    a.allocate(1, 1);
+    BOOST_TEST(a.committed() == cap);
+    a.reset();
+    BOOST_TEST(a.reservation().committed_bytes() == cap); // all of it kept
+}
+
 BOOST_AUTO_TEST_CASE(on_huge_pages_steps_and_keep_are_whole_huge_pages,
                      *utf::precondition(huge_pages_now)) {
     const std::size_t huge = vmem::query_capabilities().huge_page_size;

@@ -624,6 +624,29 @@ BOOST_AUTO_TEST_CASE(a_lock_refused_in_part_keeps_earlier_locks,
     r.unlock(r.base(), 4 * page());
 }
 
+// The same with two earlier locks, the first at the start: the page the refused lock locked for
+// real lies between them and must be unlocked again, and so must the rest past the second, which
+// stays locked.
+BOOST_AUTO_TEST_CASE(a_lock_refused_in_part_unlocks_between_earlier_locks,
+                     *utf::precondition(flags_readable)) {
+    disarm d;
+    vmem::reservation r = four_pages_at_a_hex_letter();
+    r.commit(r.base(), 4 * page(), vmem::access::read_write);
+    r.lock(r.base(), page()); // locked before: pages 0 and 2
+    r.lock(bytes(r) + 2 * page(), page());
+    const std::optional<std::size_t> before = locked_bytes();
+    vmem::testing::fail_os_call(os_call::lock, os_error(ENOMEM), 0, failure_mode::after_part);
+    std::error_code ec;
+    r.lock(r.base(), 4 * page(), ec); // locks pages 0 and 1 for real, then is refused
+    vmem::testing::clear_os_call_failures();
+    BOOST_TEST(bool(ec));
+    for (std::size_t i = 0; i < 4; ++i)
+        BOOST_TEST(has_flag(bytes(r) + i * page(), "lo") == (i % 2 == 0),
+                   i << ": " << vm_flags(bytes(r) + i * page()));
+    BOOST_TEST((locked_bytes() == before));
+    r.unlock(r.base(), 4 * page());
+}
+
 // An unlock refused after part of its range must leave locked what was locked before the call.
 BOOST_AUTO_TEST_CASE(an_unlock_refused_in_part_keeps_the_locks,
                      *utf::precondition(flags_readable)) {

@@ -1,6 +1,9 @@
 // vmem tests: vmem::reservation, the owner.
 #include "common.hpp"
 
+#include <functional>
+#include <string>
+#include <system_error>
 #include <type_traits>
 #include <utility>
 
@@ -129,6 +132,49 @@ BOOST_AUTO_TEST_CASE(members_throw_system_error_naming_the_function) {
         BOOST_TEST(e.code() == vmem::errc::outside_reservation);
         BOOST_TEST(std::string(e.what()).find("vmem::reservation::commit") != std::string::npos);
     }
+}
+
+// Every throwing call names itself in what(): the member or the free function, whichever threw.
+BOOST_AUTO_TEST_CASE(every_throwing_call_names_itself) {
+    vmem::reservation r(page());
+    auto* const past = bytes(r) + page(); // one page past the reservation's end
+    const vmem::access rw = vmem::access::read_write;
+    const std::pair<const char*, std::function<void()>> calls[] = {
+        {"vmem::reservation::commit", [&] { r.commit(past, 1, rw); }},
+        {"vmem::reservation::commit", [&] { r.commit(past, 1, rw, vmem::commit_options{}); }},
+        {"vmem::reservation::decommit", [&] { r.decommit(past, 1); }},
+        {"vmem::reservation::protect", [&] { r.protect(past, 1, rw); }},
+        {"vmem::reservation::discard", [&] { r.discard(past, 1); }},
+        {"vmem::reservation::guard", [&] { r.guard(past, 1); }},
+        {"vmem::reservation::lock", [&] { r.lock(past, 1); }},
+        {"vmem::reservation::unlock", [&] { r.unlock(past, 1); }},
+        {"vmem::reservation::make_executable", [&] { r.make_executable(past, 1); }},
+        {"vmem::reservation::huge_page_status", [] { vmem::reservation().huge_page_status(); }},
+        {"vmem::reservation::release", [] { vmem::reservation().release(); }},
+        {"vmem::commit", [&] { vmem::commit(nullptr, 1, rw); }},
+        {"vmem::commit", [&] { vmem::commit(nullptr, 1, rw, vmem::commit_options{}); }},
+        {"vmem::decommit", [] { vmem::decommit(nullptr, 1); }},
+        {"vmem::protect", [&] { vmem::protect(nullptr, 1, rw); }},
+        {"vmem::discard", [] { vmem::discard(nullptr, 1); }},
+        {"vmem::guard", [] { vmem::guard(nullptr, 1); }},
+        {"vmem::lock", [] { vmem::lock(nullptr, 1); }},
+        {"vmem::unlock", [] { vmem::unlock(nullptr, 1); }},
+        {"vmem::make_executable", [] { vmem::make_executable(nullptr, 1); }},
+        {"vmem::release", [] { vmem::release(nullptr); }},
+        {"vmem::huge_page_status", [] { vmem::huge_page_status(nullptr); }},
+        {"vmem::query", [] { vmem::query(nullptr); }},
+        {"vmem::reserve", [] { vmem::reserve(0); }},
+    };
+    for (const auto& [name, call] : calls) {
+        try {
+            call();
+            BOOST_ERROR(name << ": no exception");
+        } catch (const std::system_error& e) {
+            BOOST_TEST(std::string(e.what()).find(name) != std::string::npos,
+                       name << ": " << e.what());
+        }
+    }
+    BOOST_TEST(r.committed_bytes() == 0u);
 }
 
 BOOST_AUTO_TEST_SUITE_END()
