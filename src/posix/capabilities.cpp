@@ -64,14 +64,13 @@ struct dirent64_header {
 };
 
 // Every huge page size of /sys/kernel/mm/hugepages (entries "hugepages-<N>kB"), ascending; the
-// four smallest when there are more. Returns how many were found.
-int list_huge_page_sizes(std::size_t (&sizes)[4]) noexcept {
+// four smallest when there are more; the rest of `sizes` 0.
+void list_huge_page_sizes(std::size_t (&sizes)[4]) noexcept {
     for (std::size_t& s : sizes)
         s = 0;
     const int fd = open("/sys/kernel/mm/hugepages", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
     if (fd < 0)
-        return 0;
-    int count = 0;
+        return;
     alignas(8) char buf[2048];
     for (;;) {
         const long n = syscall(SYS_getdents64, fd, buf, sizeof buf);
@@ -91,7 +90,6 @@ int list_huge_page_sizes(std::size_t (&sizes)[4]) noexcept {
             for (std::size_t& slot : sizes) {
                 if (slot == 0) {
                     slot = size;
-                    ++count;
                     break;
                 }
                 if (size < slot) {
@@ -103,7 +101,6 @@ int list_huge_page_sizes(std::size_t (&sizes)[4]) noexcept {
         }
     }
     close(fd);
-    return count < 4 ? count : 4;
 }
 
 // Asks madvise(advice) of a fresh private anonymous page with protection `prot`, the kind of

@@ -291,13 +291,12 @@ private:
         return true;
     }
 
+    // The kernel prints addresses in lowercase hexadecimal (%lx).
     static int hex(char c) noexcept {
         if (c >= '0' && c <= '9')
             return c - '0';
         if (c >= 'a' && c <= 'f')
             return c - 'a' + 10;
-        if (c >= 'A' && c <= 'F')
-            return c - 'A' + 10;
         return -1;
     }
 
