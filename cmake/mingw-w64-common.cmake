@@ -1,10 +1,14 @@
 # What both MinGW-w64 toolchains share (cmake/mingw-w64-x86_64.cmake: GCC;
 # cmake/mingw-w64-clang-x86_64.cmake: Clang): Debian's MinGW-w64 sysroot and runtime, Debian's Boost
-# headers, and Wine as the emulator.
+# headers, and Wine as the emulator. cmake/mingw-w64-i686.cmake sets _vmem_mingw_arch to i686 (and
+# its own emulator) for 32-bit Windows.
+if(NOT DEFINED _vmem_mingw_arch)
+  set(_vmem_mingw_arch x86_64)
+endif()
 set(CMAKE_SYSTEM_NAME Windows)
-set(CMAKE_SYSTEM_PROCESSOR x86_64)
-set(CMAKE_RC_COMPILER x86_64-w64-mingw32-windres)
-set(CMAKE_FIND_ROOT_PATH /usr/x86_64-w64-mingw32)
+set(CMAKE_SYSTEM_PROCESSOR ${_vmem_mingw_arch})
+set(CMAKE_RC_COMPILER ${_vmem_mingw_arch}-w64-mingw32-windres)
+set(CMAKE_FIND_ROOT_PATH /usr/${_vmem_mingw_arch}-w64-mingw32)
 set(CMAKE_FIND_ROOT_PATH_MODE_PROGRAM NEVER)
 set(CMAKE_FIND_ROOT_PATH_MODE_LIBRARY ONLY)
 set(CMAKE_FIND_ROOT_PATH_MODE_INCLUDE ONLY)
@@ -30,4 +34,6 @@ if(NOT BUILD_SHARED_LIBS)
   set(CMAKE_EXE_LINKER_FLAGS_INIT "-static")
 endif()
 
-set(CMAKE_CROSSCOMPILING_EMULATOR "${CMAKE_CURRENT_LIST_DIR}/wine-run")
+if(NOT DEFINED CMAKE_CROSSCOMPILING_EMULATOR)
+  set(CMAKE_CROSSCOMPILING_EMULATOR "${CMAKE_CURRENT_LIST_DIR}/wine-run")
+endif()

@@ -9,8 +9,9 @@ packages=(cmake ninja-build g++ libboost-dev g++-mingw-w64-x86-64-posix wine64)
 # What the tests need besides: pkgconf for the pkg-config test, Python's venv for Conan, and the
 # other compilers: Clang 14 and 16 natively, Clang 16 with lld for Windows, and GCC's 32-bit
 # (multilib) libraries for the linux32 run. libFuzzer (libclang-rt-16-dev) for scripts/fuzz.
+# MinGW-w64 for 32-bit Windows (i686) for the windows32 run (scripts/test fetches Wine's i386 DLLs).
 test_packages=(pkgconf python3 python3-venv clang-14 clang-16 lld-16 g++-multilib
-  libclang-rt-16-dev)
+  libclang-rt-16-dev g++-mingw-w64-i686-posix)
 
 as_root() {
   if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi
