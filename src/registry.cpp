@@ -10,6 +10,7 @@
 
 #include <vmem/memory.hpp>
 
+#include <cstdint>
 #include <cstring>
 #include <mutex>
 #include <type_traits>
@@ -384,9 +385,17 @@ record* reserve_record(std::size_t size, const reserve_options& options, bool ow
                 got = traits;
                 base = os::reserve(nullptr, size, alignment, native, got, commit, ec);
             }
+            std::error_code ignored;
+            // A range whose end does not fit in an address (one ending at the very top of the
+            // space: Wine's WoW64 mode hands those out to 32-bit programs) could never be found
+            // again by its addresses: given back, as if the OS had no room.
+            if (base != nullptr && reinterpret_cast<std::uintptr_t>(base) > UINTPTR_MAX - size) {
+                os::release(base, size, ignored);
+                base = nullptr;
+                ec = errc::address_unavailable;
+            }
             // Prefault: populate the whole reservation now, or fail as a whole (the seam for
             // prefault fails it here, after the reserve, as the OS would).
-            std::error_code ignored;
             if (base != nullptr && options.prefault &&
                 (injected_failure(testing::os_call::prefault, ec) ||
                  !os::prefault(base, size, options.commit_access, ec))) {

@@ -240,8 +240,15 @@ BOOST_AUTO_TEST_CASE(many_reservations_made_in_ascending_order_are_each_found) {
 
 // Sizes past 2 GiB set the top bit of a 32-bit size_t, where a size held in a signed or a 32-bit
 // `long` goes negative. They are reserved, committed at both ends and released as any other: in a
-// 32-bit process (linux32) that is most of the address space, taken for real.
+// 32-bit process (linux32, windows32) that is most of the address space, taken for real.
 namespace {
+std::size_t past_two_gib() {
+    return (std::size_t{1} << 31) + granularity();
+}
+// Whether [base, base + size) lies below the end of the address space, its end representable.
+bool addressable(const void* base, std::size_t size) {
+    return reinterpret_cast<std::uintptr_t>(base) <= UINTPTR_MAX - size;
+}
 boost::test_tools::assertion_result more_than_two_gib(utf::test_unit_id) {
     boost::test_tools::assertion_result r(vmem::query_capabilities().address_bits > 31);
     r.message() << "the user address space is 2 GiB or less here";
@@ -251,9 +258,23 @@ boost::test_tools::assertion_result more_than_two_gib(utf::test_unit_id) {
 
 BOOST_AUTO_TEST_CASE(a_size_past_two_gibibytes_is_reserved_committed_and_released,
                      *utf::precondition(more_than_two_gib)) {
-    const std::size_t size = (std::size_t{1} << 31) + granularity();
-    vmem::reservation r(size);
+    const std::size_t size = past_two_gib();
+    std::error_code ec;
+    vmem::reservation r(size, {}, ec);
+    // Wine 8's WoW64 mode places a region of 1.75 GiB or more for a large-address-aware 32-bit
+    // program where it runs up to or past 4 GiB (seen: 0x9cfa0000 for 2 GiB + 64 KiB, and
+    // 0x7fff0000, ending at 2^32; Windows keeps the top 64 KiB of the space unmapped). vmem gives
+    // such a range back: its end is no address, so it could never be found again.
+    if (ec == vmem::errc::address_unavailable && sizeof(void*) == 4 && under_wine()) {
+        BOOST_TEST_MESSAGE("Wine placed the reservation across the end of the address space; "
+                           "refused with address_unavailable");
+        BOOST_TEST(r.size() == 0u); // nothing reserved
+        return;
+    }
+    BOOST_TEST_REQUIRE(!ec, ec.message());
     BOOST_TEST(r.size() == size);
+    BOOST_TEST_REQUIRE(addressable(r.base(), size),
+                       "the reservation at " << r.base() << " wraps past the end");
     unsigned char* const last = bytes(r) + size - page();
     r.commit(r.base(), page(), vmem::access::read_write);
     r.commit(last, page(), vmem::access::read_write);
