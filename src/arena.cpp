@@ -101,12 +101,8 @@ void* arena::allocate_slow(std::size_t n, std::size_t pad, std::error_code& ec) 
     return p;
 }
 
-void* arena::allocate(std::size_t size, std::size_t alignment) {
-    std::error_code ec;
-    void* p = allocate(size, alignment, ec);
-    if (ec)
-        throw_error(ec);
-    return p;
+void arena::throw_allocation_error(const std::error_code& ec) {
+    throw_error(ec);
 }
 
 void arena::rewind(marker m, std::error_code& ec) noexcept {

@@ -142,6 +142,26 @@ BOOST_AUTO_TEST_CASE(the_default_step_is_documented_and_rounded_to_pages) {
     BOOST_TEST(odd.keep_committed() == page());
 }
 
+// By default reset() keeps arena::default_keep_committed (rounded to pages) and decommits the rest;
+// in an arena smaller than that, everything.
+BOOST_AUTO_TEST_CASE(reset_keeps_the_default_amount_by_default) {
+    const std::size_t keep = (vmem::arena::default_keep_committed + page() - 1) / page() * page();
+    BOOST_TEST(vmem::arena::default_keep_committed == vmem::arena_options{}.keep_committed);
+    vmem::arena big(keep + 4 * vmem::arena::default_commit_step);
+    BOOST_TEST(big.keep_committed() == keep);
+    big.allocate(keep + 2 * vmem::arena::default_commit_step, 1);
+    BOOST_TEST(big.committed() > keep);
+    big.reset();
+    BOOST_TEST(big.committed() == keep);
+    BOOST_TEST(big.reservation().committed_bytes() == keep);
+    BOOST_TEST(!vmem_probe::can_read(bytes(big.base()) + keep));
+    vmem::arena small(4 * page());
+    BOOST_TEST(small.keep_committed() == 4 * page());
+    small.allocate(4 * page(), 1);
+    small.reset();
+    BOOST_TEST(small.committed() == 4 * page());
+}
+
 // A step or a keep past the capacity, and not a whole number of pages, is the capacity: rounding
 // it up to pages must not carry it past the end of the reservation.
 BOOST_AUTO_TEST_CASE(a_step_or_keep_past_the_capacity_is_the_capacity) {
