@@ -119,8 +119,11 @@ ring_buffer::ring_buffer(std::size_t capacity, std::error_code& ec) noexcept
 ring_buffer::ring_buffer(ring_buffer&& other) noexcept : memory_(std::move(other.memory_)) {
     head_.value.store(other.head_.value.load(std::memory_order_relaxed), std::memory_order_relaxed);
     tail_.value.store(other.tail_.value.load(std::memory_order_relaxed), std::memory_order_relaxed);
+    head_.seen = other.head_.seen;
+    tail_.seen = other.tail_.seen;
     other.head_.value.store(0, std::memory_order_relaxed);
     other.tail_.value.store(0, std::memory_order_relaxed);
+    other.head_.seen = other.tail_.seen = 0;
 }
 
 ring_buffer& ring_buffer::operator=(ring_buffer&& other) noexcept {
@@ -130,15 +133,21 @@ ring_buffer& ring_buffer::operator=(ring_buffer&& other) noexcept {
                           std::memory_order_relaxed);
         tail_.value.store(other.tail_.value.load(std::memory_order_relaxed),
                           std::memory_order_relaxed);
+        head_.seen = other.head_.seen;
+        tail_.seen = other.tail_.seen;
         other.head_.value.store(0, std::memory_order_relaxed);
         other.tail_.value.store(0, std::memory_order_relaxed);
+        other.head_.seen = other.tail_.seen = 0;
     }
     return *this;
 }
 
 // The producer owns head_ (its own writes need no ordering to be seen by itself) and reads
 // tail_ with acquire, so the consumer's reads of the bytes it freed happen before the producer
-// writes over them. The consumer mirrors that.
+// writes over them. The consumer mirrors that. Each keeps the other's counter as it last loaded
+// it (`seen`): write_span and read_span load it fresh, and commit and consume check against the
+// copy, loading again only when the copy says no (it lags, never leads), so that a record costs
+// one load of the other core's cache line, not two.
 
 byte_span<unsigned char> ring_buffer::write_span() noexcept {
     const std::size_t capacity = memory_.size();
@@ -146,6 +155,7 @@ byte_span<unsigned char> ring_buffer::write_span() noexcept {
         return {};
     const std::uint64_t head = head_.value.load(std::memory_order_relaxed);
     const std::uint64_t tail = tail_.value.load(std::memory_order_acquire);
+    head_.seen = tail;
     const auto used = static_cast<std::size_t>(head - tail);
     return {memory_.data() + static_cast<std::size_t>(head % capacity), capacity - used};
 }
@@ -153,11 +163,13 @@ byte_span<unsigned char> ring_buffer::write_span() noexcept {
 void ring_buffer::commit(std::size_t n, std::error_code& ec) noexcept {
     ec.clear();
     const std::uint64_t head = head_.value.load(std::memory_order_relaxed);
-    const std::uint64_t tail = tail_.value.load(std::memory_order_acquire);
-    const std::size_t free = memory_.size() - static_cast<std::size_t>(head - tail);
-    if (n > free) {
-        ec = errc::outside_reservation;
-        return;
+    const std::size_t capacity = memory_.size();
+    if (n > capacity - static_cast<std::size_t>(head - head_.seen)) {
+        head_.seen = tail_.value.load(std::memory_order_acquire);
+        if (n > capacity - static_cast<std::size_t>(head - head_.seen)) {
+            ec = errc::outside_reservation;
+            return;
+        }
     }
     head_.value.store(head + n, std::memory_order_release); // publishes the bytes written
 }
@@ -175,6 +187,7 @@ byte_span<const unsigned char> ring_buffer::read_span() const noexcept {
         return {};
     const std::uint64_t tail = tail_.value.load(std::memory_order_relaxed);
     const std::uint64_t head = head_.value.load(std::memory_order_acquire);
+    tail_.seen = head;
     return {memory_.data() + static_cast<std::size_t>(tail % capacity),
             static_cast<std::size_t>(head - tail)};
 }
@@ -182,10 +195,12 @@ byte_span<const unsigned char> ring_buffer::read_span() const noexcept {
 void ring_buffer::consume(std::size_t n, std::error_code& ec) noexcept {
     ec.clear();
     const std::uint64_t tail = tail_.value.load(std::memory_order_relaxed);
-    const std::uint64_t head = head_.value.load(std::memory_order_acquire);
-    if (n > head - tail) {
-        ec = errc::outside_reservation;
-        return;
+    if (n > tail_.seen - tail) {
+        tail_.seen = head_.value.load(std::memory_order_acquire);
+        if (n > tail_.seen - tail) {
+            ec = errc::outside_reservation;
+            return;
+        }
     }
     tail_.value.store(tail + n, std::memory_order_release); // hands the space back to the producer
 }

@@ -179,19 +179,26 @@ private:
     // most ARM cores and the 128-byte ones of Apple's (not a page size).
     static constexpr std::size_t cache_line_pad = 128;
 
-    /// A counter alone on its cache line(s): padding on both sides.
+    /// A counter alone on its cache line(s), padding on both sides, and on a line of its own
+    /// past that its owner's copy of the other side's counter as last loaded: a bound that only
+    /// lags (the counters only grow), so commit and consume check against it and load the line
+    /// the other core writes only when it is not enough. (The copy is apart from the counter,
+    /// which the other side polls, so that updating it does not take that line away from them.)
     struct counter_line {
         unsigned char before[cache_line_pad];
         std::atomic<std::uint64_t> value{0};
         unsigned char after[cache_line_pad];
+        mutable std::uint64_t seen = 0; // the other counter, as last loaded by this one's owner
+        unsigned char after_seen[cache_line_pad];
     };
 
     double_mapping memory_;
     /// Bytes ever committed; written by the producer only (release), read by the consumer
-    /// (acquire). 64 bits, so it never wraps; the position is head_ % capacity().
+    /// (acquire). 64 bits, so it never wraps; the position is head_ % capacity(). head_.seen:
+    /// tail_ as the producer last loaded it.
     counter_line head_;
     /// Bytes ever consumed; written by the consumer only (release), read by the producer
-    /// (acquire).
+    /// (acquire). tail_.seen: head_ as the consumer last loaded it.
     counter_line tail_;
 };
 
