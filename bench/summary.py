@@ -52,8 +52,153 @@ STALL_GOAL_NS = 1e6  # overhead.release_stall: B's worst wait <= 1 ms
 # Each is a median over the repetitions of the same run; the files that add them say why.
 COMPARISONS = {}
 # --- growth (bench/growth.cpp) ---
+# Times are the counters bench/growth.cpp reports per element: thread CPU time (page faults,
+# commits and page zeroing run on the benchmark thread), with the wall-clock figures as extras.
+for _n, _label in (("growth.vs_std_vector", "256 M"), ("growth.vs_std_vector_64m", "64 M")):
+    COMPARISONS[_n] = {
+        "baseline": _n + "/std_vector", "vmem": _n + "/stable_vector", "metric": "cpu_ns",
+        "ratio": "baseline/vmem", "goal": 5.0 if _label == "256 M" else None, "unit": "ns",
+        "about": f"appending {_label} uint64_t with push_back, construction and destruction "
+                 "included, per element: std::vector's default growth / stable_vector's defaults",
+        "extra": {"baseline_wall": (_n + "/std_vector", "ns"),
+                  "vmem_wall": (_n + "/stable_vector", "ns"),
+                  "vmem_huge_fraction": (_n + "/stable_vector", "huge_fraction")}}
+COMPARISONS["growth.vs_limit"] = {
+    "baseline": "growth.vs_limit/limit", "vmem": "growth.vs_std_vector/stable_vector",
+    "metric": "fill_cpu_ns", "ratio": "vmem/baseline", "goal": 1.5, "unit": "ns",
+    "about": "256 M uint64_t per element: stable_vector's construction and appends / storing "
+             "the same values into memory already resident (no fault, no growth)",
+    "extra": {"baseline_wall": ("growth.vs_limit/limit", "fill_ns"),
+              "vmem_wall": ("growth.vs_std_vector/stable_vector", "fill_ns")}}
+# The same with huge pages asked for (huge_pages::prefer): what the option reaches, beside the
+# defaults.
+COMPARISONS["growth.vs_std_vector.huge"] = dict(
+    COMPARISONS["growth.vs_std_vector"], vmem="growth.vs_std_vector/stable_vector.huge",
+    about="appending 256 M uint64_t with push_back, per element: std::vector's default growth / "
+          "stable_vector with huge = prefer",
+    extra={"vmem_wall": ("growth.vs_std_vector/stable_vector.huge", "ns"),
+           "vmem_huge_fraction": ("growth.vs_std_vector/stable_vector.huge", "huge_fraction")})
+COMPARISONS["growth.vs_limit.huge"] = dict(
+    COMPARISONS["growth.vs_limit"], vmem="growth.vs_std_vector/stable_vector.huge",
+    about="256 M uint64_t per element: stable_vector with huge = prefer / storing into memory "
+          "already resident",
+    extra={"vmem_wall": ("growth.vs_std_vector/stable_vector.huge", "fill_ns")})
+COMPARISONS["growth.peak_rss"] = {
+    "baseline": "growth.peak_rss/std_vector", "vmem": "growth.peak_rss/stable_vector",
+    "metric": "peak_over_data", "ratio": "vmem", "goal": 1.02, "unit": "ratio",
+    "about": "peak resident memory / data at 2^24 + 2^20 uint64_t (VmHWM, reset before the run)"}
 # --- arena, ring, guard (bench/blocks.cpp) ---
+# arena (bench/arena.cpp): times are thread CPU time per round (10 M allocations of 32 bytes and
+# freeing them all) or per frame (64 MiB in 64 KiB..1 MiB pieces, one store a page, then reset).
+_SMALL, _CYCLE = "arena.small_alloc/", "arena.reset_cycle/"
+COMPARISONS["arena.small_alloc"] = {
+    "baseline": _SMALL + "malloc", "vmem": _SMALL + "arena.keep_all", "metric": "cpu",
+    "ratio": "baseline/vmem", "goal": 10.0, "unit": "ns",
+    "about": "10 M malloc(32)+free against an arena whose reset() keeps its pages, as malloc's "
+             "heap keeps its chunks (arena_default: the default options, whose reset gives back "
+             "all past keep_committed and faults it in again)",
+    "extra": {"arena_default": (_SMALL + "arena", "cpu"),
+              "arena_throwing": (_SMALL + "arena.throwing", "cpu")}}
+COMPARISONS["arena.small_alloc.vs_monotonic"] = {
+    "baseline": _SMALL + "monotonic", "vmem": _SMALL + "arena", "metric": "cpu",
+    "ratio": "vmem/baseline", "goal": 1.0, "unit": "ns",
+    "about": "the same with the default options against a default-constructed "
+             "std::pmr::monotonic_buffer_resource released each round (both give memory back); "
+             "monotonic_buffer / arena_keep_all: both over memory kept resident",
+    "extra": {"monotonic_buffer": (_SMALL + "monotonic.buffer", "cpu"),
+              "arena_keep_all": (_SMALL + "arena.keep_all", "cpu")}}
+_CYCLE_EXTRA = {"resident_arena": (_CYCLE + "arena", "resident_between_frames"),
+                "resident_never_give_back": (_CYCLE + "never_give_back",
+                                             "resident_between_frames"),
+                "resident_malloc_each_frame": (_CYCLE + "malloc_each_frame",
+                                               "resident_between_frames")}
+for _v in ("keep_0", "keep_16m", "keep_64m", "prefault", "step_64k", "step_4m", "huge"):
+    _CYCLE_EXTRA[_v] = (_CYCLE + "arena." + _v, "cpu")
+_CYCLE_EXTRA["huge_bytes"] = (_CYCLE + "arena.huge", "huge_bytes")
+COMPARISONS["arena.reset_cycle"] = {
+    "baseline": _CYCLE + "never_give_back", "vmem": _CYCLE + "arena", "metric": "cpu",
+    "ratio": "vmem/baseline", "goal": None, "unit": "ns",
+    "about": "a 64 MiB frame from an arena with the default options, reset each frame, against a "
+             "buffer never given back; resident_*: bytes held between frames; keep_*, prefault, "
+             "step_*, huge: the frame's time with those options (what the defaults come from)",
+    "extra": _CYCLE_EXTRA}
+COMPARISONS["arena.reset_cycle.vs_malloc"] = {
+    "baseline": _CYCLE + "malloc_each_frame", "vmem": _CYCLE + "arena", "metric": "cpu",
+    "ratio": "vmem/baseline", "goal": 1.0, "unit": "ns",
+    "about": "the same arena against malloc(64 MiB) + free each frame",
+    "extra": {"resident_arena": (_CYCLE + "arena", "resident_between_frames"),
+              "resident_malloc_each_frame": (_CYCLE + "malloc_each_frame",
+                                             "resident_between_frames")}}
+# ring.wrap.<size>: 1 GiB through vmem::ring_buffer against a hand-written ring that copies a
+# wrapped record in two memcpy calls, same protocol and capacity; wall clock of the whole run.
+for _size in ("1k", "4k", "16k", "64k"):
+    COMPARISONS["ring.wrap." + _size] = {
+        "baseline": "ring.wrap/split/" + _size, "vmem": "ring.wrap/vmem/" + _size,
+        "metric": "wall", "ratio": "vmem/baseline", "goal": 1.0, "unit": "ns",
+        "about": f"1 GiB in {_size} records, producer and consumer threads: ring_buffer (one "
+                 "memcpy a record each way) / a ring splitting wrapped records",
+        "extra": {"cpu": ("ring.wrap/vmem/" + _size, "cpu_ns"),
+                  "cpu_split": ("ring.wrap/split/" + _size, "cpu_ns"),
+                  "wraps": ("ring.wrap/vmem/" + _size, "wraps"),
+                  "wraps_split": ("ring.wrap/split/" + _size, "wraps"),
+                  "copies_per_record": ("ring.wrap/vmem/" + _size, "copies_per_record"),
+                  "copies_per_record_split": ("ring.wrap/split/" + _size,
+                                              "copies_per_record")}}
+# guard.stacks: 10 000 guarded 64 KiB stacks created and destroyed: time per stack, and the kernel
+# mappings holding them while all are alive (vmem's guards are mapping-free on Linux 6.13+).
+COMPARISONS["guard.stacks"] = {
+    "baseline": "guard.stacks/prot_none", "vmem": "guard.stacks/vmem", "metric": "wall",
+    "ratio": "vmem/baseline", "goal": 1.0, "unit": "ns",
+    "about": "create + destroy of a guarded 64 KiB stack: vmem::guarded_stack / mmap + mprotect "
+             "PROT_NONE guard",
+    "extra": {"madv_guard": ("guard.stacks/madv_guard", "wall"),
+              "guard_pages_free": ("guard.stacks/vmem", "guard_pages_free")}}
+COMPARISONS["guard.stacks.mappings"] = {
+    "baseline": "guard.stacks/prot_none", "vmem": "guard.stacks/vmem", "metric": "mappings",
+    "ratio": "vmem/baseline", "goal": 0.5, "unit": "maps",
+    "about": "kernel mappings holding 10 000 live guarded stacks (/proc/self/maps)",
+    "extra": {"vm_size": ("guard.stacks/vmem", "vm_size"),
+              "vm_size_prot_none": ("guard.stacks/prot_none", "vm_size")}}
 # --- fault-in and decommit (bench/faultin.cpp) ---
+# faultin: the thread CPU time of commit + memset of 1 GiB (the counter cpu_ns). Every part of a
+# fault-in runs on the calling thread (the faults, the page zeroing, MADV_POPULATE_WRITE, THP
+# compaction), so its CPU time counts all of it, while wall-clock time also counts whatever else
+# ran on the shared cores (the wall-clock medians are extras). Each timed round follows an
+# untimed one of the same kind, so that a VM host's reclaim of free memory does not decide the
+# median (bench/faultin.cpp); first_* is what that first round cost. The goal (within 2x of the
+# ceiling) is for the best option, prefault_huge; the others are reported without one.
+_FAULTIN = "faultin.commit_touch_1g/"
+for _v, _goal in (("plain", None), ("prefault", None), ("huge", None), ("prefault_huge", 2.0)):
+    COMPARISONS["faultin.commit_touch_1g." + _v] = {
+        "baseline": _FAULTIN + "resident", "vmem": _FAULTIN + _v, "metric": "cpu_ns",
+        "ratio": "vmem/baseline", "goal": _goal, "unit": "ns",
+        "about": f"commit + first memset of 1 GiB ({_v}) / memset of 1 GiB already resident",
+        "extra": {"baseline_wall": (_FAULTIN + "resident", "wall"),
+                  "vmem_wall": (_FAULTIN + _v, "wall"),
+                  "huge_bytes": (_FAULTIN + _v, "huge_bytes"),
+                  "baseline_huge_bytes": (_FAULTIN + "resident", "huge_bytes"),
+                  "first_cpu": (_FAULTIN + _v, "first_cpu_ns"),
+                  "first_wall": (_FAULTIN + _v, "first_ns")}}
+# decommit: thread CPU time of one give-back of 64 MiB (all kernel work on the calling thread),
+# each strategy against vmem's decommit; no goal: the counters (resident, charge, contents) say
+# what each one leaves, and the time alone does not choose.
+_DECOMMIT = "decommit.strategies/"
+_LEAVES = {"resident_bytes": "resident_bytes", "charged_bytes": "charged_bytes",
+           "faults": "faults", "old_pages": "old_pages", "zero_pages": "zero_pages"}
+for _v in ("map_fixed", "dontneed_mprotect", "dontneed", "free", "vmem_discard"):
+    COMPARISONS["decommit.strategies." + _v] = {
+        "baseline": _DECOMMIT + "vmem_decommit", "vmem": _DECOMMIT + _v, "metric": "cpu",
+        "ratio": "vmem/baseline", "goal": None, "unit": "ns",
+        "about": f"giving back 64 MiB committed and touched: {_v} / vmem decommit",
+        "extra": dict({"baseline_wall": (_DECOMMIT + "vmem_decommit", "wall"),
+                       "vmem_wall": (_DECOMMIT + _v, "wall")},
+                      **{k: (_DECOMMIT + _v, c) for k, c in _LEAVES.items()})}
+COMPARISONS["decommit.vmem_vs_raw"] = {
+    "baseline": _DECOMMIT + "map_fixed", "vmem": _DECOMMIT + "vmem_decommit", "metric": "cpu",
+    "ratio": "vmem/baseline", "goal": 1.05, "unit": "ns",
+    "about": "giving back 64 MiB: vmem decommit / the mmap(MAP_FIXED, PROT_NONE) it makes",
+    "extra": {"baseline_wall": (_DECOMMIT + "map_fixed", "wall"),
+              "vmem_wall": (_DECOMMIT + "vmem_decommit", "wall")}}
 
 # The fields of a --benchmark_out entry that are Google Benchmark's, not counters.
 COUNTERS_NOT = {"family_index", "per_family_instance_index", "repetitions", "repetition_index",
