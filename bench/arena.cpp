@@ -79,18 +79,6 @@ struct scale {
 };
 scale config;
 
-// Resident memory of the whole process, from /proc/self/statm (0 where there is none).
-double resident_bytes() {
-    double bytes = 0;
-    if (FILE* f = std::fopen("/proc/self/statm", "r")) {
-        unsigned long size = 0, resident = 0;
-        if (std::fscanf(f, "%lu %lu", &size, &resident) == 2)
-            bytes = static_cast<double>(resident) * static_cast<double>(page());
-        std::fclose(f);
-    }
-    return bytes;
-}
-
 // Gives the heap's free memory back to the OS (glibc's malloc_trim), so that what one benchmark
 // freed is not what the next one's malloc gets: malloc(64 MiB) in arena.reset_cycle would be
 // carved from the 320 MiB that arena.small_alloc/malloc freed, resident already.

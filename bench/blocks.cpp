@@ -77,13 +77,6 @@ double seconds_since(clock_type::time_point t0) {
     return std::chrono::duration<double>(clock_type::now() - t0).count();
 }
 
-// CPU time of the calling thread, in nanoseconds.
-double thread_cpu_ns() {
-    timespec t{};
-    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &t);
-    return static_cast<double>(t.tv_sec) * 1e9 + static_cast<double>(t.tv_nsec);
-}
-
 // --- ring.wrap ----------------------------------------------------------------------------------
 
 constexpr std::size_t ring_workload = 1 * gib;        // payload bytes moved per run

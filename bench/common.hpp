@@ -34,6 +34,14 @@ inline char* at(void* base, std::size_t offset) noexcept {
     return static_cast<char*>(base) + offset;
 }
 
+// The calling thread's CPU time (user and system), in nanoseconds.
+double thread_cpu_ns() noexcept;
+// The number in kB after `field` (with its colon: "VmHWM:") in a /proc file of "Name:  123 kB"
+// lines (/proc/self/status, /proc/self/smaps_rollup); -1 where the file or the field is absent.
+long long proc_kib(const char* path, const char* field);
+// The process's resident memory in bytes (/proc/self/statm); 0 where there is none.
+double resident_bytes();
+
 // Marks the run as errored (bench/summary.py counts it as failed), with strerror(errno) or the
 // error's message. Returns `ok` / !ec. A message starting "skipped: " (state.SkipWithError) is a
 // scene this machine cannot run: reported as skipped, not failed.

@@ -82,26 +82,13 @@ double seconds(clock_type::time_point a, clock_type::time_point b) {
 
 // The calling thread's CPU time.
 double thread_cpu_seconds() {
-    timespec t{};
-    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &t);
-    return static_cast<double>(t.tv_sec) + static_cast<double>(t.tv_nsec) * 1e-9;
+    return thread_cpu_ns() * 1e-9;
 }
 
 // A value of /proc/self/smaps_rollup ("AnonHugePages:  2048 kB"), in bytes; 0 if absent.
 double smaps_rollup_bytes(const char* field) {
-    double bytes = 0;
-    if (FILE* f = std::fopen("/proc/self/smaps_rollup", "r")) {
-        char line[256];
-        const std::size_t n = std::strlen(field);
-        while (std::fgets(line, sizeof line, f) != nullptr) {
-            if (std::strncmp(line, field, n) == 0 && line[n] == ':') {
-                bytes = std::strtod(line + n + 1, nullptr) * 1024.0;
-                break;
-            }
-        }
-        std::fclose(f);
-    }
-    return bytes;
+    const long long kb = proc_kib("/proc/self/smaps_rollup", (std::string(field) + ":").c_str());
+    return kb > 0 ? static_cast<double>(kb) * 1024.0 : 0.0;
 }
 
 // --- faultin.commit_touch_1g --------------------------------------------------------------------

@@ -66,24 +66,6 @@ constexpr std::size_t step_16m = 16 * mib;
 // --- What /proc says
 // ------------------------------------------------------------------------------
 
-// The value in kB of `field` ("VmHWM:") in a /proc file of "Name:   123 kB" lines; -1 if absent.
-long long proc_kib(const char* path, const char* field) {
-    FILE* f = std::fopen(path, "r");
-    if (f == nullptr)
-        return -1;
-    long long value = -1;
-    char line[256];
-    const std::size_t len = std::strlen(field);
-    while (std::fgets(line, sizeof line, f) != nullptr) {
-        if (std::strncmp(line, field, len) == 0) {
-            value = std::strtoll(line + len, nullptr, 10);
-            break;
-        }
-    }
-    std::fclose(f);
-    return value;
-}
-
 // Resets VmHWM to the current RSS (Linux 4.0+: "5" to /proc/self/clear_refs).
 bool reset_peak() {
     FILE* f = std::fopen("/proc/self/clear_refs", "w");
@@ -91,12 +73,6 @@ bool reset_peak() {
         return false;
     const bool ok = std::fputs("5", f) >= 0;
     return std::fclose(f) == 0 && ok;
-}
-
-double thread_cpu_ns() {
-    timespec ts{};
-    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
-    return double(ts.tv_sec) * 1e9 + double(ts.tv_nsec);
 }
 
 // Wall-clock and thread CPU time of the parts of an iteration between start() and stop().

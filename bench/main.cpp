@@ -4,7 +4,10 @@
 #include <vmem/vmem.hpp>
 
 #include <cerrno>
+#include <cstdio>
+#include <cstdlib>
 #include <cstring>
+#include <ctime>
 #include <vector>
 
 namespace vmem_bench {
@@ -31,6 +34,40 @@ bool smoke() noexcept {
 
 std::size_t page() noexcept {
     return vmem::page_size();
+}
+
+double thread_cpu_ns() noexcept {
+    timespec t{};
+    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &t);
+    return static_cast<double>(t.tv_sec) * 1e9 + static_cast<double>(t.tv_nsec);
+}
+
+long long proc_kib(const char* path, const char* field) {
+    FILE* f = std::fopen(path, "r");
+    if (f == nullptr)
+        return -1;
+    long long value = -1;
+    char line[256];
+    const std::size_t len = std::strlen(field);
+    while (std::fgets(line, sizeof line, f) != nullptr) {
+        if (std::strncmp(line, field, len) == 0) {
+            value = std::strtoll(line + len, nullptr, 10);
+            break;
+        }
+    }
+    std::fclose(f);
+    return value;
+}
+
+double resident_bytes() {
+    double bytes = 0;
+    if (FILE* f = std::fopen("/proc/self/statm", "r")) {
+        unsigned long size = 0, resident = 0;
+        if (std::fscanf(f, "%lu %lu", &size, &resident) == 2)
+            bytes = static_cast<double>(resident) * static_cast<double>(page());
+        std::fclose(f);
+    }
+    return bytes;
 }
 
 bool check(benchmark::State& state, bool ok, const char* what) {

@@ -406,6 +406,26 @@ def table(summary):
                         for i, (c, w) in enumerate(zip(r, widths))))
 
 
+def markdown(summary, path):
+    """The table as Markdown (for the README): name, baseline, vmem, ratio, goal, met."""
+    out = ["| comparison | baseline | vmem | ratio | goal | met |", "|---|---|---|---|---|---|"]
+    for name, e in summary.items():
+        goal = "–" if e["goal"] is None else \
+            ("≥ " if e.get("ratio_is") == "baseline/vmem" else "≤ ") + f"{e['goal']:g}"
+        if e["ratio"] is None:
+            out.append(f"| `{name}` | – | – | – | {goal} | "
+                       f"{'skipped' if 'skipped' in e else 'missing'} |")
+            continue
+        unit = e.get("unit", "ns")
+        if name.startswith("overhead.release_stall"):
+            unit = "ns"
+        met = "–" if e["goal"] is None else ("yes" if e.get("met") else "**no**")
+        out.append(f"| `{name}` | {amount(e['baseline'], unit)} | {amount(e['vmem'], unit)} | "
+                   f"{e['ratio']:.3g} | {goal} | {met} |")
+    with open(path, "w", encoding="utf-8") as f:
+        f.write("\n".join(out) + "\n")
+
+
 def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--expected", required=True)
@@ -413,6 +433,7 @@ def main():
     parser.add_argument("--rc", type=int, default=0)
     parser.add_argument("--out")
     parser.add_argument("--smoke", action="store_true")
+    parser.add_argument("--markdown", help="also write the table as Markdown to this file")
     args = parser.parse_args()
 
     with open(args.expected, encoding="utf-8") as f:
@@ -443,6 +464,9 @@ def main():
                 json.dump(summary, f, indent=2)
                 f.write("\n")
             print(f"wrote {args.out}")
+        if args.markdown:
+            markdown(summary, args.markdown)
+            print(f"wrote {args.markdown}")
     for line in skipped:
         print("bench: " + line)
     for line in failed:
