@@ -4,6 +4,7 @@
 // contents) and the reservations on either side of it exactly as they were; only the contents of
 // pages the operation was asked to let go (decommit, guard, discard) may read zero.
 #include "common.hpp"
+#include "support/smaps.hpp"
 
 #include <fstream>
 #include <optional>
@@ -432,26 +433,8 @@ std::vector<failure_case> cases() {
 // Linux: the VmFlags of the /proc/self/smaps entry holding `p` ("dc" MADV_DONTFORK, "nh"
 // MADV_NOHUGEPAGE, "lo" locked), with a blank on either side; empty where there is none.
 std::string vm_flags(const void* p) {
-#if defined(_WIN32)
-    (void)p;
-    return {};
-#else
-    std::ifstream smaps("/proc/self/smaps");
-    const auto a = reinterpret_cast<std::uintptr_t>(p);
-    bool inside = false;
-    for (std::string line; std::getline(smaps, line);) {
-        unsigned long long lo = 0, hi = 0;
-        char dash = 0;
-        std::istringstream head(line);
-        if (head >> std::hex >> lo >> dash >> hi && dash == '-') {
-            inside = lo <= a && a < hi;
-            continue;
-        }
-        if (inside && line.compare(0, 8, "VmFlags:") == 0)
-            return line.substr(8) + " ";
-    }
-    return {};
-#endif
+    const std::optional<std::string> v = smaps_field(p, "VmFlags");
+    return v ? *v + " " : std::string();
 }
 
 boost::test_tools::assertion_result flags_readable(utf::test_unit_id) {

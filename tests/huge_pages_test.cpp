@@ -3,6 +3,7 @@
 // kept across a decommit; require fails cleanly when nothing is available) and report the huge
 // bytes the OS actually gave as information.
 #include "common.hpp"
+#include "support/smaps.hpp"
 
 #include <vmem/testing.hpp>
 
@@ -32,63 +33,24 @@ bool thp_on() {
 // Linux: the THPeligible field of the /proc/self/smaps entry holding `p`; empty where there is
 // no such file or field (other systems, Wine, old kernels).
 std::optional<int> thp_eligible(const void* p) {
-    std::ifstream smaps("/proc/self/smaps");
-    if (!smaps)
-        return std::nullopt;
-    const auto a = reinterpret_cast<std::uintptr_t>(p);
-    bool inside = false;
-    for (std::string line; std::getline(smaps, line);) {
-        unsigned long long lo = 0, hi = 0;
-        char dash = 0;
-        std::istringstream head(line);
-        if (head >> std::hex >> lo >> dash >> hi && dash == '-') {
-            inside = lo <= a && a < hi;
-            continue;
-        }
-        if (inside && line.compare(0, 12, "THPeligible:") == 0)
-            return std::stoi(line.substr(12));
-    }
-    return std::nullopt;
+    const std::optional<std::string> v = smaps_field(p, "THPeligible");
+    return v ? std::optional<int>(std::stoi(*v)) : std::nullopt;
 }
 
 // Linux: whether the VmFlags of the /proc/self/smaps entry holding `p` include `flag` ("hg" for
 // MADV_HUGEPAGE, "nh" for MADV_NOHUGEPAGE).
 bool vm_flag(const void* p, const std::string& flag) {
-    std::ifstream smaps("/proc/self/smaps");
-    const auto a = reinterpret_cast<std::uintptr_t>(p);
-    bool inside = false;
-    for (std::string line; std::getline(smaps, line);) {
-        unsigned long long lo = 0, hi = 0;
-        char dash = 0;
-        std::istringstream head(line);
-        if (head >> std::hex >> lo >> dash >> hi && dash == '-') {
-            inside = lo <= a && a < hi;
-            continue;
-        }
-        if (inside && line.compare(0, 8, "VmFlags:") == 0)
-            return (line + " ").find(" " + flag + " ") != std::string::npos;
-    }
-    return false;
+    const std::optional<std::string> v = smaps_field(p, "VmFlags");
+    return v && (*v + " ").find(" " + flag + " ") != std::string::npos;
 }
 
 // Linux: the AnonHugePages of the /proc/self/smaps entry that is exactly [p, p + size), in bytes;
 // empty where no entry is exactly that range (the kernel merged it with a neighbour).
 std::optional<std::size_t> anon_huge_bytes(const void* p, std::size_t size) {
-    std::ifstream smaps("/proc/self/smaps");
-    const auto a = reinterpret_cast<std::uintptr_t>(p);
-    bool inside = false;
-    for (std::string line; std::getline(smaps, line);) {
-        unsigned long long lo = 0, hi = 0;
-        char dash = 0;
-        std::istringstream head(line);
-        if (head >> std::hex >> lo >> dash >> hi && dash == '-') {
-            inside = lo == a && hi == a + size;
-            continue;
-        }
-        if (inside && line.compare(0, 14, "AnonHugePages:") == 0)
-            return static_cast<std::size_t>(std::stoull(line.substr(14))) * 1024;
-    }
-    return std::nullopt;
+    const std::optional<std::string> v =
+        smaps_field(p, "AnonHugePages", smaps_entry::exactly, size);
+    return v ? std::optional<std::size_t>(static_cast<std::size_t>(std::stoull(*v)) * 1024)
+             : std::nullopt;
 }
 
 boost::test_tools::assertion_result smaps_readable(utf::test_unit_id) {
