@@ -15,8 +15,8 @@
 //                     rest of the 320 MiB is faulted in again in the next round.
 //   arena.keep_all    keep_committed = the capacity: reset() decommits nothing and every round
 //                     works on resident memory, as malloc's does (the allocation path alone).
-//   arena.throwing    arena.keep_all through the throwing allocate(size, alignment), which is not
-//                     inline.
+//   arena.throwing    arena.keep_all through the throwing allocate(size, alignment) (inline too,
+//                     with only the throw out of line): what arena_resource and pmr containers pay.
 //   monotonic         a std::pmr::monotonic_buffer_resource, default-constructed (upstream: the
 //                     new/delete resource) at the start of each round and destroyed (released)
 //                     at its end: its big blocks go back to the OS and are faulted in again.

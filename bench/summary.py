@@ -66,8 +66,9 @@ for _n, _label in (("growth.vs_std_vector", "256 M"), ("growth.vs_std_vector_64m
 COMPARISONS["growth.vs_limit"] = {
     "baseline": "growth.vs_limit/limit", "vmem": "growth.vs_std_vector/stable_vector",
     "metric": "fill_cpu_ns", "ratio": "vmem/baseline", "goal": 1.5, "unit": "ns",
-    "about": "256 M uint64_t per element: stable_vector's construction and appends / storing "
-             "the same values into memory already resident (no fault, no growth)",
+    "about": "256 M uint64_t per element: stable_vector's construction and appends / the same "
+             "push_backs into a stable_vector already committed and resident (no fault, no "
+             "growth)",
     "extra": {"baseline_wall": ("growth.vs_limit/limit", "fill_ns"),
               "vmem_wall": ("growth.vs_std_vector/stable_vector", "fill_ns")}}
 # The same with huge pages asked for (huge_pages::prefer): what the option reaches, beside the
@@ -80,8 +81,8 @@ COMPARISONS["growth.vs_std_vector.huge"] = dict(
            "vmem_huge_fraction": ("growth.vs_std_vector/stable_vector.huge", "huge_fraction")})
 COMPARISONS["growth.vs_limit.huge"] = dict(
     COMPARISONS["growth.vs_limit"], vmem="growth.vs_std_vector/stable_vector.huge",
-    about="256 M uint64_t per element: stable_vector with huge = prefer / storing into memory "
-          "already resident",
+    about="256 M uint64_t per element: stable_vector with huge = prefer / the same push_backs "
+          "into memory already resident",
     extra={"vmem_wall": ("growth.vs_std_vector/stable_vector.huge", "fill_ns")})
 COMPARISONS["growth.peak_rss"] = {
     "baseline": "growth.peak_rss/std_vector", "vmem": "growth.peak_rss/stable_vector",

@@ -260,6 +260,50 @@ BOOST_AUTO_TEST_CASE(an_empty_ring_holds_nothing_and_refuses_bytes) {
     }
 }
 
+// commit and consume check against the other side's counter as their side last loaded it. A
+// commit with no write_span before it (a consume with no read_span) must load it again when that
+// copy says no, so as to see the space freed (the bytes published) since; and a move must carry
+// the copies, or a ring past its first lap would take more than its free space, or give back
+// more than was published.
+BOOST_AUTO_TEST_CASE(commit_and_consume_see_what_the_other_side_did_since_they_last_looked) {
+    vmem::ring_buffer ring(granularity());
+    const std::size_t capacity = ring.capacity();
+    std::error_code ec;
+    ring.commit(capacity, ec); // full, with no write_span
+    BOOST_TEST(!ec);
+    ring.consume(capacity, ec); // all of it, with no read_span
+    BOOST_TEST(!ec);
+    ring.commit(1, ec); // the space the consumer freed since the producer last looked
+    BOOST_TEST(!ec);
+    ring.commit(capacity - 1, ec);
+    BOOST_TEST(!ec);
+    BOOST_TEST(ring.size() == capacity); // full again, one lap on
+
+    // Each side's copy goes with the ring: the full ring refuses one more byte, and the consumer
+    // cannot free more than the capacity published.
+    vmem::ring_buffer moved(std::move(ring));
+    moved.commit(1, ec);
+    BOOST_TEST(ec == vmem::errc::outside_reservation);
+    moved.consume(capacity + 1, ec);
+    BOOST_TEST(ec == vmem::errc::outside_reservation);
+    BOOST_TEST(moved.size() == capacity);
+    moved.consume(capacity, ec);
+    BOOST_TEST(!ec);
+    moved.commit(capacity, ec); // full, two laps on
+    BOOST_TEST(!ec);
+
+    vmem::ring_buffer assigned(granularity());
+    assigned = std::move(moved);
+    assigned.commit(1, ec);
+    BOOST_TEST(ec == vmem::errc::outside_reservation);
+    assigned.consume(capacity + 1, ec);
+    BOOST_TEST(ec == vmem::errc::outside_reservation);
+    BOOST_TEST(assigned.size() == capacity);
+    assigned.consume(capacity, ec);
+    BOOST_TEST(!ec);
+    BOOST_TEST(assigned.empty());
+}
+
 BOOST_AUTO_TEST_CASE(release_frees_both_views_and_the_object) {
     const std::size_t handles = open_handles();
     BOOST_TEST_REQUIRE(handles != 0);
