@@ -156,7 +156,8 @@ public:
     VMEM_DECL void commit(std::size_t n);
 
     /// Consumer: the published bytes, as one contiguous span starting at the oldest, even when
-    /// they wrap past the end of the buffer.
+    /// they wrap past the end of the buffer. The consumer's alone, although const: it records
+    /// what it saw for consume() (another thread watching the ring calls size()).
     VMEM_DECL byte_span<const unsigned char> read_span() const noexcept;
     /// Consumer: frees the first `n` published bytes for the producer.
     /// Errors: errc::outside_reservation when `n` is more than are published; nothing is freed
