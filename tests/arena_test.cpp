@@ -37,23 +37,6 @@ bool inside(const vmem::arena& a, const void* p, std::size_t n) {
            a.reservation().contains(bytes(const_cast<void*>(p)) + n - 1);
 }
 
-/// A precondition: a reservation with huge_pages::prefer gets huge pages here now.
-boost::test_tools::assertion_result huge_pages_now(utf::test_unit_id) {
-    const std::size_t huge = vmem::query_capabilities().huge_page_size;
-    std::size_t got = 0;
-    if (huge != 0) {
-        vmem::reserve_options o;
-        o.huge = vmem::huge_pages::prefer;
-        std::error_code ec;
-        vmem::reservation r(4 * huge, o, ec);
-        if (!ec)
-            got = r.huge_page_status(ec).page_size;
-    }
-    boost::test_tools::assertion_result result(got != 0);
-    result.message() << "huge_pages::prefer gets no huge pages here now";
-    return result;
-}
-
 } // namespace
 
 BOOST_AUTO_TEST_SUITE(arena)

@@ -114,6 +114,23 @@ struct unless_sanitizer {
 };
 
 /// A precondition that skips a test, printing why, where there is no fork (Windows).
+/// A precondition: a reservation with huge_pages::prefer gets huge pages here now.
+inline boost::test_tools::assertion_result huge_pages_now(utf::test_unit_id) {
+    const std::size_t huge = vmem::query_capabilities().huge_page_size;
+    std::size_t got = 0;
+    if (huge != 0) {
+        vmem::reserve_options o;
+        o.huge = vmem::huge_pages::prefer;
+        std::error_code ec;
+        vmem::reservation r(4 * huge, o, ec);
+        if (!ec)
+            got = r.huge_page_status(ec).page_size;
+    }
+    boost::test_tools::assertion_result result(got != 0);
+    result.message() << "huge_pages::prefer gets no huge pages here now";
+    return result;
+}
+
 inline boost::test_tools::assertion_result can_fork(utf::test_unit_id) {
     boost::test_tools::assertion_result r(
         vmem_probe::run_in_child([](void*) { return std::string(); }, nullptr).has_value());

@@ -125,23 +125,6 @@ vmem::stable_vector_options step_of(std::size_t step) {
     return o;
 }
 
-/// A precondition: a reservation with huge_pages::prefer gets huge pages here now.
-boost::test_tools::assertion_result huge_pages_now(utf::test_unit_id) {
-    const std::size_t huge = vmem::query_capabilities().huge_page_size;
-    std::size_t got = 0;
-    if (huge != 0) {
-        vmem::reserve_options o;
-        o.huge = vmem::huge_pages::prefer;
-        std::error_code ec;
-        vmem::reservation r(4 * huge, o, ec);
-        if (!ec)
-            got = r.huge_page_status(ec).page_size;
-    }
-    boost::test_tools::assertion_result result(got != 0);
-    result.message() << "huge_pages::prefer gets no huge pages here now";
-    return result;
-}
-
 std::size_t round_up(std::size_t n, std::size_t unit) {
     return (n + unit - 1) / unit * unit;
 }
