@@ -142,67 +142,14 @@ ring_buffer& ring_buffer::operator=(ring_buffer&& other) noexcept {
     return *this;
 }
 
-// The producer owns head_ (its own writes need no ordering to be seen by itself) and reads
-// tail_ with acquire, so the consumer's reads of the bytes it freed happen before the producer
-// writes over them. The consumer mirrors that. Each keeps the other's counter as it last loaded
-// it (`seen`): write_span and read_span load it fresh, and commit and consume check against the
-// copy, loading again only when the copy says no (it lags, never leads), so that a record costs
-// one load of the other core's cache line, not two.
-
-byte_span<unsigned char> ring_buffer::write_span() noexcept {
-    const std::size_t capacity = memory_.size();
-    if (capacity == 0)
-        return {};
-    const std::uint64_t head = head_.value.load(std::memory_order_relaxed);
-    const std::uint64_t tail = tail_.value.load(std::memory_order_acquire);
-    head_.seen = tail;
-    const auto used = static_cast<std::size_t>(head - tail);
-    return {memory_.data() + static_cast<std::size_t>(head % capacity), capacity - used};
-}
-
-void ring_buffer::commit(std::size_t n, std::error_code& ec) noexcept {
-    ec.clear();
-    const std::uint64_t head = head_.value.load(std::memory_order_relaxed);
-    const std::size_t capacity = memory_.size();
-    if (n > capacity - static_cast<std::size_t>(head - head_.seen)) {
-        head_.seen = tail_.value.load(std::memory_order_acquire);
-        if (n > capacity - static_cast<std::size_t>(head - head_.seen)) {
-            ec = errc::outside_reservation;
-            return;
-        }
-    }
-    head_.value.store(head + n, std::memory_order_release); // publishes the bytes written
-}
+// write_span, commit, read_span and consume are inline in the header (a call each cost more than
+// the queue's own work for small records); the throwing forms are here.
 
 void ring_buffer::commit(std::size_t n) {
     std::error_code ec;
     commit(n, ec);
     if (ec)
         throw std::system_error(ec, "vmem::ring_buffer::commit");
-}
-
-byte_span<const unsigned char> ring_buffer::read_span() const noexcept {
-    const std::size_t capacity = memory_.size();
-    if (capacity == 0)
-        return {};
-    const std::uint64_t tail = tail_.value.load(std::memory_order_relaxed);
-    const std::uint64_t head = head_.value.load(std::memory_order_acquire);
-    tail_.seen = head;
-    return {memory_.data() + static_cast<std::size_t>(tail % capacity),
-            static_cast<std::size_t>(head - tail)};
-}
-
-void ring_buffer::consume(std::size_t n, std::error_code& ec) noexcept {
-    ec.clear();
-    const std::uint64_t tail = tail_.value.load(std::memory_order_relaxed);
-    if (n > tail_.seen - tail) {
-        tail_.seen = head_.value.load(std::memory_order_acquire);
-        if (n > tail_.seen - tail) {
-            ec = errc::outside_reservation;
-            return;
-        }
-    }
-    tail_.value.store(tail + n, std::memory_order_release); // hands the space back to the producer
 }
 
 void ring_buffer::consume(std::size_t n) {

@@ -34,6 +34,7 @@
 #define VMEM_RING_BUFFER_HPP
 
 #include <vmem/config.hpp>
+#include <vmem/error.hpp>
 
 #include <atomic>
 #include <cstddef>
@@ -147,22 +148,63 @@ public:
     /// Producer: the free bytes, as one contiguous span starting where the next byte goes, even
     /// when the free space wraps past the end of the buffer. Its size is capacity() - size() as
     /// the producer sees it (the consumer may free more meanwhile).
-    VMEM_DECL byte_span<unsigned char> write_span() noexcept;
+    byte_span<unsigned char> write_span() noexcept {
+        const std::size_t capacity = memory_.size();
+        if (capacity == 0)
+            return {};
+        const std::uint64_t head = head_.value.load(std::memory_order_relaxed);
+        const std::uint64_t tail = tail_.value.load(std::memory_order_acquire);
+        head_.seen = tail;
+        const auto used = static_cast<std::size_t>(head - tail);
+        return {memory_.data() + static_cast<std::size_t>(head % capacity), capacity - used};
+    }
     /// Producer: publishes the first `n` bytes of the free space to the consumer.
     /// Errors: errc::outside_reservation when `n` is more than the free space (more than
     ///   write_span().size() would give now); nothing is published then. 0 is allowed.
     /// Throws: std::system_error.
-    VMEM_DECL void commit(std::size_t n, std::error_code& ec) noexcept;
+    void commit(std::size_t n, std::error_code& ec) noexcept {
+        const std::uint64_t head = head_.value.load(std::memory_order_relaxed);
+        const std::size_t capacity = memory_.size();
+        if (n > capacity - static_cast<std::size_t>(head - head_.seen)) {
+            head_.seen = tail_.value.load(std::memory_order_acquire);
+            if (n > capacity - static_cast<std::size_t>(head - head_.seen)) {
+                ec = errc::outside_reservation;
+                return;
+            }
+        }
+        head_.value.store(head + n, std::memory_order_release); // publishes the bytes written
+        ec.clear();
+    }
     VMEM_DECL void commit(std::size_t n);
 
     /// Consumer: the published bytes, as one contiguous span starting at the oldest, even when
     /// they wrap past the end of the buffer. The consumer's alone, although const: it records
     /// what it saw for consume() (another thread watching the ring calls size()).
-    VMEM_DECL byte_span<const unsigned char> read_span() const noexcept;
+    byte_span<const unsigned char> read_span() const noexcept {
+        const std::size_t capacity = memory_.size();
+        if (capacity == 0)
+            return {};
+        const std::uint64_t tail = tail_.value.load(std::memory_order_relaxed);
+        const std::uint64_t head = head_.value.load(std::memory_order_acquire);
+        tail_.seen = head;
+        return {memory_.data() + static_cast<std::size_t>(tail % capacity),
+                static_cast<std::size_t>(head - tail)};
+    }
     /// Consumer: frees the first `n` published bytes for the producer.
     /// Errors: errc::outside_reservation when `n` is more than are published; nothing is freed
     ///   then. 0 is allowed. Throws: std::system_error.
-    VMEM_DECL void consume(std::size_t n, std::error_code& ec) noexcept;
+    void consume(std::size_t n, std::error_code& ec) noexcept {
+        const std::uint64_t tail = tail_.value.load(std::memory_order_relaxed);
+        if (n > tail_.seen - tail) {
+            tail_.seen = head_.value.load(std::memory_order_acquire);
+            if (n > tail_.seen - tail) {
+                ec = errc::outside_reservation;
+                return;
+            }
+        }
+        tail_.value.store(tail + n, std::memory_order_release); // hands the space back
+        ec.clear();
+    }
     VMEM_DECL void consume(std::size_t n);
 
     /// The published bytes not yet consumed (a snapshot when the other side is running).
@@ -174,6 +216,14 @@ public:
     const double_mapping& memory() const noexcept { return memory_; }
 
 private:
+    // The protocol: the producer owns head_ (its own writes need no ordering to be seen by itself)
+    // and reads tail_ with acquire, so the consumer's reads of the bytes it freed happen before the
+    // producer writes over them; the consumer mirrors that. Each keeps the other's counter as it
+    // last loaded it (`seen`): write_span and read_span load it fresh, and commit and consume check
+    // against the copy, loading again only when the copy says no (it lags, never leads), so that a
+    // record costs one load of the line the other core writes, not two. These four members are
+    // inline: out of line, a call each cost more than their work for small records.
+    //
     // Keeps `head_` and `tail_` on cache lines of their own, so that the producer's writes of
     // one do not evict the consumer's copy of the other. Padding rather than alignas, so that
     // no compiler warns that the class is padded; 128 bytes covers the 64-byte lines of x86 and
