@@ -139,6 +139,54 @@ std::string commit_under_the_address_space_limit(void*) {
 #endif
 }
 
+// ENOMEM is told apart by what the process holds against each limit, not by the size asked
+// alone. Holding 64 MiB committed under RLIMIT_DATA at what it holds plus 16 MiB, a commit of
+// 32 MiB (below the limit, beyond the headroom) is process_limit. Then, with RLIMIT_DATA finite
+// but far above any use, a reserve larger than any free range is refused by the kernel for want
+// of space: not_enough_memory, and not process_limit.
+std::string enomem_classified_by_what_is_held(void*) {
+#if defined(_WIN32)
+    return "skip: no RLIMIT_DATA";
+#else
+    std::error_code ec;
+    holding h(256 * mib, 64 * mib / page(), ec);
+    if (ec)
+        return "setting up: " + describe(ec);
+    if (!vmem_probe::limit_writable_memory(16 * mib))
+        return "skip: RLIMIT_DATA cannot be set here";
+    h.r.commit(bytes(h.r) + h.held * page(), 32 * mib, vmem::access::read_write, ec);
+    if (!ec)
+        return "a commit of 32 MiB under a 16 MiB headroom succeeded";
+    std::string out;
+    if (ec != vmem::errc::process_limit)
+        out += "a commit beyond the headroom but below the limit was refused with " + describe(ec) +
+               ", not process_limit; ";
+    if (sizeof(void*) < 8)
+        return out; // 32-bit: no size is sure to find no free range yet be a valid size
+    rlimit data{};
+    if (getrlimit(RLIMIT_DATA, &data) != 0)
+        return out + "getrlimit failed; ";
+    data.rlim_cur = rlim_t{1} << 62;
+    if (data.rlim_max != RLIM_INFINITY && data.rlim_max < data.rlim_cur)
+        return out;
+    if (setrlimit(RLIMIT_DATA, &data) != 0)
+        return out + "raising RLIMIT_DATA failed; ";
+    // 100 TiB: within x86-64's 128 TiB, but no gap between the program and the libraries and
+    // stack near the top is that large.
+    const std::size_t too_large = std::size_t{100} << (sizeof(void*) == 8 ? 40 : 0);
+    void* p = vmem::reserve(too_large, {}, ec);
+    if (p != nullptr) {
+        vmem::release(p);
+        return out + "skip: a reserve of 100 TiB succeeded (the address space has room for it)";
+    }
+    if (ec != std::errc::not_enough_memory || ec == vmem::errc::process_limit ||
+        ec == vmem::errc::mapping_limit)
+        out += "a reserve larger than any free range, far below every limit, was refused with " +
+               describe(ec) + ", not a plain not_enough_memory; ";
+    return out;
+#endif
+}
+
 std::size_t map_count() {
     return vmem::query_capabilities().map_count;
 }
@@ -377,6 +425,11 @@ BOOST_AUTO_TEST_SUITE(exhaustion)
 BOOST_AUTO_TEST_CASE(a_commit_refused_under_the_data_limit_keeps_the_reservation_usable,
                      *utf::precondition(forks)) {
     in_child(commit_under_the_data_limit);
+}
+
+BOOST_AUTO_TEST_CASE(out_of_memory_is_a_process_limit_only_when_what_is_held_reaches_it,
+                     *utf::precondition(forks)) {
+    in_child(enomem_classified_by_what_is_held);
 }
 
 BOOST_AUTO_TEST_CASE(under_the_address_space_limit_a_refused_commit_keeps_the_reservation_usable,
