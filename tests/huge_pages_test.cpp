@@ -9,6 +9,7 @@
 
 #include "support/boost_test_data.hpp"
 
+#include <algorithm>
 #include <cstdio>
 #include <cstring>
 #include <fstream>
@@ -334,6 +335,120 @@ BOOST_AUTO_TEST_CASE(huge_bytes_are_only_those_of_the_reservation_asked_about,
     fill_pattern(written.base(), written.size(), 6);
     BOOST_TEST(plain.huge_page_status().huge_bytes == 0u);
     BOOST_TEST(written.huge_page_status().huge_bytes <= written.size());
+}
+
+// /proc/self/smaps gives the huge pages of whole kernel mappings: where mappings start or end
+// inside the range, huge_bytes counts what lies inside it and nothing of the mappings beside it.
+// The reservation [lo, lo + 2 huge) is split by protect into its own read-write lower half and a
+// read-only upper half that the kernel merges with the read-only neighbour above; below it, a
+// read-only neighbour of its own.
+BOOST_TEST_DECORATOR(*utf::precondition(thp_usable))
+BOOST_DATA_TEST_CASE(huge_bytes_count_mappings_that_start_or_end_inside_the_range,
+                     data::make({true, false}), pagemap_scan) {
+    huge_source use(pagemap_scan);
+    BOOST_TEST_MESSAGE((pagemap_scan ? "default source" : "/proc/self/smaps"));
+    const std::size_t huge = caps().huge_page_size;
+    BOOST_REQUIRE(huge != 0u);
+    vmem::reserve_options o = with(vmem::huge_pages::prefer);
+    o.commit = true;
+    vmem::reservation below, r, above;
+    for (int attempt = 0; attempt < 16 && !r.base(); ++attempt) {
+        vmem::reserve_options span_options;
+        span_options.alignment = huge;
+        void* span = vmem::reserve(4 * huge, span_options);
+        vmem::release(span);
+        std::error_code ec1, ec2, ec3;
+        vmem::reserve_options at = o;
+        at.at = vmem::placement::exact;
+        at.address = span;
+        below = vmem::reservation(huge, at, ec1);
+        at.address = bytes(span) + huge;
+        r = vmem::reservation(2 * huge, at, ec2);
+        at.address = bytes(span) + 3 * huge;
+        above = vmem::reservation(huge, at, ec3);
+        if (ec1 || ec2 || ec3)
+            r = vmem::reservation();
+    }
+    BOOST_REQUIRE(r.base() != nullptr);
+    if (r.huge_page_status().explicit_pool)
+        return; // the hugetlb pool took it: counted without smaps
+    fill_pattern(below.base(), below.size(), 2);
+    fill_pattern(r.base(), r.size(), 3);
+    fill_pattern(above.base(), above.size(), 4);
+    below.protect(below.base(), huge, vmem::access::read);
+    r.protect(bytes(r) + huge, huge, vmem::access::read);
+    above.protect(above.base(), huge, vmem::access::read);
+    // khugepaged may collapse pages meanwhile: a reading between two equal ones is the count.
+    for (int attempt = 0; attempt < 8; ++attempt) {
+        const std::optional<std::size_t> own = anon_huge_bytes(r.base(), huge);
+        const std::optional<std::size_t> shared = anon_huge_bytes(bytes(r) + huge, 2 * huge);
+        const std::optional<std::size_t> beside = anon_huge_bytes(below.base(), huge);
+        if (!own || !shared || !beside) {
+            BOOST_TEST_MESSAGE("the kernel mapped them otherwise: not compared");
+            return;
+        }
+        const std::size_t got = r.huge_page_status().huge_bytes;
+        if (anon_huge_bytes(r.base(), huge) != own ||
+            anon_huge_bytes(bytes(r) + huge, 2 * huge) != shared)
+            continue;
+        BOOST_TEST_MESSAGE("huge: " << got << " bytes; the kernel says " << *own << " + " << *shared
+                                    << " shared with the neighbour above, " << *beside << " below");
+        // smaps: the shared mapping's huge pages up to the part inside the range; the scan: the
+        // range's own, the same where the shared mapping is all huge pages or none.
+        const std::size_t bound = *own + std::min(*shared, huge);
+        if (!pagemap_scan || *shared == 0 || *shared == 2 * huge)
+            BOOST_TEST(got == bound);
+        BOOST_TEST(got <= bound);
+        BOOST_TEST(got + huge >= *own + *shared);
+        return;
+    }
+    BOOST_TEST_MESSAGE("the count kept changing: not compared");
+}
+
+// A reservation split by protect into kernel mappings of one huge page each, more than one read of
+// /proc/self/smaps holds (some 8 KiB; an entry is about 1 KiB): huge_bytes is the sum of their
+// huge pages, whichever source counts them.
+BOOST_TEST_DECORATOR(*utf::precondition(thp_usable))
+BOOST_DATA_TEST_CASE(huge_bytes_add_up_many_kernel_mappings, data::make({true, false}),
+                     pagemap_scan) {
+    huge_source use(pagemap_scan);
+    BOOST_TEST_MESSAGE((pagemap_scan ? "default source" : "/proc/self/smaps"));
+    const std::size_t huge = caps().huge_page_size;
+    BOOST_REQUIRE(huge != 0u);
+    constexpr std::size_t mappings = 24;
+    vmem::reserve_options o = with(vmem::huge_pages::prefer);
+    o.commit = true;
+    vmem::reservation r(mappings * huge, o);
+    if (r.huge_page_status().explicit_pool)
+        return; // the hugetlb pool took it: counted without smaps
+    fill_pattern(r.base(), r.size(), 8);
+    for (std::size_t i = 1; i < mappings; i += 2)
+        r.protect(bytes(r) + i * huge, huge, vmem::access::read);
+    const auto kernel_count = [&]() -> std::optional<std::size_t> {
+        std::size_t sum = 0;
+        for (std::size_t i = 0; i < mappings; ++i) {
+            const std::optional<std::size_t> one = anon_huge_bytes(bytes(r) + i * huge, huge);
+            if (!one)
+                return std::nullopt;
+            sum += *one;
+        }
+        return sum;
+    };
+    // khugepaged may collapse pages meanwhile: a reading between two equal ones is the count.
+    for (int attempt = 0; attempt < 8; ++attempt) {
+        const std::optional<std::size_t> before = kernel_count();
+        if (!before) {
+            BOOST_TEST_MESSAGE("the kernel merged a mapping with a neighbour: not compared");
+            return;
+        }
+        const std::size_t got = r.huge_page_status().huge_bytes;
+        if (kernel_count() != before)
+            continue;
+        BOOST_TEST_MESSAGE("huge: " << got << " bytes, the kernel says " << *before);
+        BOOST_TEST(got == *before);
+        return;
+    }
+    BOOST_TEST_MESSAGE("the count kept changing: not compared");
 }
 
 BOOST_AUTO_TEST_CASE(never_refuses_transparent_huge_pages_also_after_decommit,

@@ -5,6 +5,8 @@
 // - MADV_POPULATE_* refused with EINVAL (a kernel before 5.14): a prefault falls back to touching
 //   the pages, and vmem remembers that the kernel lacks it, so a later prefault does not ask
 //   again (here refused with ENOMEM, which would be reported were it asked);
+// - MADV_GUARD_INSTALL refused with EINVAL (a kernel before 6.13): no guard markers, and vmem
+//   remembers that, so a later report or guard does not ask again (Linux only);
 // - MADV_WIPEONFORK refused (ENOMEM): a zero_on_fork reserve fails rather than succeed without
 //   the policy;
 // - the munmap of a release refused (ENOMEM): the release fails and the reservation stays usable.
@@ -24,6 +26,7 @@ using namespace programs; // the helpers of check.hpp
 int refused_advice = -1; // the madvise advice refused, -1 none (the main thread only runs vmem)
 int refused_errno = 0;   // with this error
 void* refused_unmap = nullptr; // the munmap at this address is refused once, with ENOMEM
+int guard_install_calls = 0;   // madvise(MADV_GUARD_INSTALL) calls, refused or not
 
 #if defined(MADV_POPULATE_READ)
 constexpr int populate_read = MADV_POPULATE_READ;
@@ -32,6 +35,11 @@ constexpr int populate_write = MADV_POPULATE_WRITE;
 constexpr int populate_read = 22; // Linux 5.14's values, for older headers
 constexpr int populate_write = 23;
 #endif
+#if defined(__linux__)
+constexpr int guard_install = 102; // Linux 6.13's value on every architecture
+#else
+constexpr int guard_install = -2; // no such advice: never counted
+#endif
 
 } // namespace
 
@@ -39,6 +47,8 @@ extern "C" int madvise(void* address, size_t size, int advice) {
     using madvise_fn = int (*)(void*, size_t, int);
     static const auto real = reinterpret_cast<madvise_fn>(dlsym(RTLD_NEXT, "madvise"));
     const bool populate = advice == populate_read || advice == populate_write;
+    if (advice == guard_install)
+        ++guard_install_calls;
     if (refused_advice >= 0 &&
         (advice == refused_advice || (refused_advice == populate_write && populate))) {
         errno = refused_errno;
@@ -59,6 +69,22 @@ extern "C" int munmap(void* address, size_t size) {
 }
 
 int main() {
+#if defined(__linux__)
+    // First, before anything asks the kernel about guard markers.
+    refused_advice = guard_install;
+    refused_errno = EINVAL;
+    check(!vmem::query_capabilities().guard_pages_free,
+          "where MADV_GUARD_INSTALL is unknown (EINVAL), no guard markers are reported");
+    check(guard_install_calls == 1, "the kernel was asked once");
+    check(!vmem::query_capabilities().guard_pages_free, "nor are they the second time");
+    void* g = vmem::reserve(4 * page());
+    vmem::commit(g, 4 * page(), vmem::access::read_write);
+    vmem::guard(bytes(g) + page(), page());
+    check(guard_install_calls == 1, "a guard asks the kernel no more either");
+    vmem::release(g);
+    refused_advice = -1;
+#endif
+
     // Warm up: the first reserve builds the registry.
     vmem::release(vmem::reserve(granularity()));
 
