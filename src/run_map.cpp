@@ -289,22 +289,6 @@ void run_map::clear() noexcept {
     }
 }
 
-bool run_map::lookup(std::uintptr_t p, access& a) const noexcept {
-    const run* cand = nullptr;
-    for (const run* t = root_; t != nullptr;) {
-        if (t->lo <= p) {
-            cand = t;
-            t = t->right;
-        } else {
-            t = t->left;
-        }
-    }
-    if (cand == nullptr || cand->hi <= p)
-        return false;
-    a = cand->a;
-    return true;
-}
-
 std::size_t run_map::bookkeeping_bytes() noexcept {
     return node_pool.bytes_in_use();
 }

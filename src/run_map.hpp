@@ -96,9 +96,6 @@ public:
     /// True when the map holds no run.
     bool empty() const noexcept { return root_ == nullptr; }
 
-    /// Whether the page at `p` is committed, and its access (for tests of the map itself).
-    bool lookup(std::uintptr_t p, access& a) const noexcept;
-
     /// The bytes the nodes of every map hold (in use, or kept as a map's spares).
     static std::size_t bookkeeping_bytes() noexcept;
 

@@ -193,6 +193,28 @@ inline bool is_free(void* p, std::size_t size) {
     return !ec;
 }
 
+/// A reservation of 2B bytes placed exactly at a low address B (the lowest free of a few
+/// candidates): ranges in it end at or above twice their start, where arithmetic that mistakes
+/// `hi % lo` for `hi - lo` shows. Empty when no candidate is free.
+inline vmem::reservation reserve_low() {
+    for (std::size_t b = 16 * granularity(); b != 0 && b <= (std::size_t{1} << 28); b *= 2) {
+        vmem::reserve_options o;
+        o.address = reinterpret_cast<void*>(b);
+        o.at = vmem::placement::exact;
+        std::error_code ec;
+        vmem::reservation r(2 * b, o, ec);
+        if (!ec)
+            return r;
+    }
+    return vmem::reservation();
+}
+
+inline boost::test_tools::assertion_result low_address_free(utf::test_unit_id) {
+    boost::test_tools::assertion_result r(static_cast<bool>(reserve_low()));
+    r.message() << "no low address is free for an exact reservation here";
+    return r;
+}
+
 /// Reserves `count` reservations of `size` bytes each, back to back with no gap (Windows still
 /// sees them as separate reservations). Found by reserving the whole span, releasing it and
 /// reserving each part exactly there; retried in case another thread takes the span meanwhile.

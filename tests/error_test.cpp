@@ -132,6 +132,8 @@ BOOST_AUTO_TEST_CASE(size_overflow_states_the_rule_that_holds_everywhere) {
     const std::string m = std::error_code(errc::size_overflow).message();
     BOOST_TEST(m.find("half") == std::string::npos, m);
     BOOST_TEST(m.find("address space") != std::string::npos, m);
+    // and names its other cause: an address plus a size that wraps
+    BOOST_TEST(m.find("wraps") != std::string::npos, m);
 }
 
 BOOST_AUTO_TEST_SUITE_END()

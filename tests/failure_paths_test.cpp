@@ -692,4 +692,53 @@ BOOST_AUTO_TEST_CASE(fast_paths_refused_after_part_change_nothing) {
     }
 }
 
+// A decommit of one whole committed run, refused after part, commits all of it again, also where
+// the run is at least as long as its own address (a low reservation).
+BOOST_AUTO_TEST_CASE(a_refused_decommit_of_a_run_longer_than_its_address_puts_it_all_back,
+                     *utf::precondition(low_address_free)) {
+    disarm d;
+#if defined(_WIN32)
+    const std::error_code refused = os_error(ERROR_NOT_ENOUGH_MEMORY);
+#else
+    const std::error_code refused = os_error(ENOMEM);
+#endif
+    vmem::reservation r = reserve_low();
+    r.commit(r.base(), r.size(), vmem::access::read_write);
+    vmem::testing::fail_os_call(os_call::decommit, refused, 0, failure_mode::after_part);
+    std::error_code ec;
+    r.decommit(r.base(), r.size(), ec);
+    vmem::testing::clear_os_call_failures();
+    BOOST_TEST(ec == refused, ec.message());
+    BOOST_TEST(vmem_probe::can_write(r.base()));
+    BOOST_TEST(vmem_probe::can_write(bytes(r) + r.size() / 2 - page()));
+    BOOST_TEST(vmem_probe::can_write(bytes(r) + r.size() - page()));
+    BOOST_TEST(r.committed_bytes() == r.size());
+}
+
+// A commit with a new access over the tail of a committed run records the run's head with its
+// own access still: a later refusal puts the head back as it was, not with the tail's access.
+BOOST_AUTO_TEST_CASE(a_commit_over_a_runs_tail_keeps_the_heads_access_on_record) {
+    disarm d;
+#if defined(_WIN32)
+    const std::error_code refused = os_error(ERROR_NOT_ENOUGH_MEMORY);
+#else
+    const std::error_code refused = os_error(ENOMEM);
+#endif
+    vmem::reservation r(four_pages());
+    const std::size_t n = 4 * page();
+    r.commit(r.base(), n, vmem::access::read_write);
+    fill_pattern(r.base(), 2 * page(), 22);
+    r.commit(bytes(r) + 2 * page(), 2 * page(), vmem::access::none);
+    vmem::testing::fail_os_call(os_call::protect, refused, 0, failure_mode::after_part);
+    std::error_code ec;
+    r.protect(r.base(), n, vmem::access::read, ec);
+    vmem::testing::clear_os_call_failures();
+    BOOST_TEST(ec == refused, ec.message());
+    BOOST_TEST(vmem_probe::can_write(r.base()));
+    BOOST_TEST(vmem_probe::can_write(bytes(r) + page()));
+    BOOST_TEST(!vmem_probe::can_read(bytes(r) + 2 * page()));
+    BOOST_TEST(!vmem_probe::can_read(bytes(r) + 3 * page()));
+    BOOST_TEST(has_pattern(r.base(), 2 * page(), 22));
+}
+
 BOOST_AUTO_TEST_SUITE_END()

@@ -115,6 +115,24 @@ BOOST_AUTO_TEST_CASE(a_guard_page_costs_no_mapping_where_the_capabilities_say,
     BOOST_TEST(!vmem_probe::can_read(bytes(r) + 2 * page()));
 }
 
+// A guard over a range at least as long as its own address (a low reservation, guarded whole):
+// every page of it becomes a guard, the last as much as the first.
+BOOST_AUTO_TEST_CASE(a_guard_longer_than_its_address_guards_all_of_it,
+                     *utf::precondition(low_address_free)) {
+    vmem::reservation r = reserve_low();
+    unsigned char* last = bytes(r) + r.size() - page();
+    r.commit(r.base(), page(), vmem::access::read_write);
+    r.commit(last, page(), vmem::access::read_write);
+    std::error_code ec;
+    r.guard(r.base(), r.size(), ec);
+    BOOST_TEST(!ec, ec.message());
+    BOOST_TEST(!vmem_probe::can_read(r.base()));
+    BOOST_TEST(!vmem_probe::can_read(last));
+    BOOST_TEST(r.committed_bytes() == 0u);
+    r.commit(last, page(), vmem::access::read_write, ec); // the whole range is guards now
+    BOOST_TEST(ec == vmem::errc::guard_page, ec.message());
+}
+
 BOOST_AUTO_TEST_CASE(a_refused_guard_changes_nothing) {
     vmem::reservation r(3 * page());
     r.commit(r.base(), r.size(), vmem::access::read_write);

@@ -40,6 +40,19 @@ BOOST_AUTO_TEST_CASE(reserved_pages_cannot_be_protected) {
     BOOST_TEST(!vmem_probe::can_read(r.base()));
 }
 
+// The run just below a reserved range may be a guard that ends where the range begins: the range
+// is still reserved, refused as not committed, not as a guard.
+BOOST_AUTO_TEST_CASE(reserved_pages_right_after_a_guard_are_not_committed) {
+    vmem::reservation r(3 * page());
+    r.guard(r.base(), page());
+    std::error_code ec;
+    r.protect(bytes(r) + page(), page(), vmem::access::read, ec);
+    BOOST_TEST(ec == vmem::errc::not_committed, ec.message());
+    r.protect(bytes(r) + page(), 2 * page(), vmem::access::read, ec);
+    BOOST_TEST(ec == vmem::errc::not_committed, ec.message());
+    BOOST_TEST(!vmem_probe::can_read(bytes(r) + page()));
+}
+
 BOOST_AUTO_TEST_CASE(a_range_partly_reserved_is_refused_whole) {
     vmem::reservation r(3 * page());
     r.commit(r.base(), 2 * page(), vmem::access::read_write);

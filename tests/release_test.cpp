@@ -3,6 +3,16 @@
 
 using namespace vmem_test;
 
+namespace {
+
+boost::test_tools::assertion_result address_space_known(utf::test_unit_id) {
+    boost::test_tools::assertion_result r(vmem_probe::address_space_in_use().has_value());
+    r.message() << "the address space in use is unknown here";
+    return r;
+}
+
+} // namespace
+
 BOOST_AUTO_TEST_SUITE(release)
 
 BOOST_AUTO_TEST_CASE(frees_the_whole_reservation_whatever_its_pages_states) {
@@ -17,6 +27,26 @@ BOOST_AUTO_TEST_CASE(frees_the_whole_reservation_whatever_its_pages_states) {
     vmem::release(base);
     BOOST_TEST(!vmem_probe::can_read(base));
     BOOST_TEST(is_free(base, size));
+}
+
+// A release gives the nodes of every run back for reuse, all of them: reserving, cutting into many
+// runs and releasing again and again takes no more address space after the first rounds.
+BOOST_AUTO_TEST_CASE(releasing_many_runs_again_and_again_takes_no_more_address_space,
+                     *utf::precondition(address_space_known)) {
+    constexpr std::size_t runs = 4096;
+    const auto round = [] {
+        vmem::reservation r(2 * runs * page());
+        for (std::size_t i = 0; i < runs; ++i) // a reserved page between runs keeps them apart
+            r.commit(bytes(r) + 2 * i * page(), page(), vmem::access::read_write);
+    };
+    round();
+    round();
+    const std::size_t before = *vmem_probe::address_space_in_use();
+    for (int i = 0; i < 12; ++i)
+        round();
+    const std::size_t after = *vmem_probe::address_space_in_use();
+    // Lost nodes would take at least 11 rounds of `runs` nodes of four words or more.
+    BOOST_TEST(after <= before + runs * sizeof(void*), "before " << before << ", after " << after);
 }
 
 BOOST_AUTO_TEST_CASE(a_released_base_is_no_longer_known) {
