@@ -105,12 +105,15 @@ void list_huge_page_sizes(std::size_t (&sizes)[4]) noexcept {
 
 // Asks madvise(advice) of a fresh private anonymous page with protection `prot`, the kind of
 // memory vmem gives it. 1: the kernel knows the advice; 0: it does not (EINVAL); -1: no answer
-// (no page to ask with, or another error), so ask again next time.
+// (no page to ask with, or another error), so ask again next time. The page is unlocked first:
+// under mlockall(MCL_FUTURE) it would be born locked, and the kernel refuses guard markers on
+// locked memory with the same EINVAL, which would be taken, and kept, as "unknown advice".
 int knows_advice(int advice, int prot) noexcept {
     const std::size_t page = page_size();
     void* p = mmap(nullptr, page, prot, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
     if (p == MAP_FAILED)
         return -1;
+    munlock(p, page);
     const int result = madvise(p, page, advice) == 0 ? 1 : errno == EINVAL ? 0 : -1;
     munmap(p, page);
     return result;
