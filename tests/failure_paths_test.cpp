@@ -588,6 +588,34 @@ BOOST_AUTO_TEST_CASE(a_remap_refused_in_part_keeps_the_mappings_traits,
 }
 
 // A lock refused after part of its range must leave locked what was locked before the call.
+boost::test_tools::assertion_result guard_markers_here(utf::test_unit_id) {
+    boost::test_tools::assertion_result r(vmem::query_capabilities().guard_pages_free);
+    r.message() << "no guard markers (Linux 6.13+) on " << vmem_probe::platform_name();
+    return r;
+}
+
+// A guard whose markers are refused partway, and whose fallback remap is then refused partway
+// too, leaves the pages with the access vmem records (their contents may be gone). (The seam's
+// remap replaces the same first part the markers cover; a remap refused before it starts, at the
+// mapping limit, leaves markers for MADV_GUARD_REMOVE to lift, which no seam reaches.)
+BOOST_AUTO_TEST_CASE(a_guard_refused_twice_leaves_the_pages_as_recorded,
+                     *utf::precondition(guard_markers_here)) {
+    disarm d;
+    vmem::reservation r(four_pages());
+    r.commit(r.base(), 4 * page(), vmem::access::read_write);
+    vmem::testing::fail_os_call(os_call::guard, os_error(ENOMEM), 0, failure_mode::after_part);
+    vmem::testing::fail_os_call(os_call::decommit, os_error(ENOMEM), 0, failure_mode::after_part);
+    std::error_code ec;
+    r.guard(r.base(), 4 * page(), ec);
+    vmem::testing::clear_os_call_failures();
+    BOOST_TEST(bool(ec));
+    for (std::size_t i = 0; i < 4; ++i) {
+        BOOST_TEST(vmem_probe::can_write(bytes(r) + i * page()), "page " << i);
+        BOOST_TEST((vmem::query(bytes(r) + i * page()).access == vmem::access::read_write));
+    }
+    BOOST_TEST(r.committed_bytes() == 4 * page());
+}
+
 BOOST_AUTO_TEST_CASE(a_lock_refused_in_part_keeps_earlier_locks,
                      *utf::precondition(flags_readable)) {
     disarm d;
