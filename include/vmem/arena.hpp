@@ -27,7 +27,7 @@ struct arena_options {
     /// at reserve and never decommitted, which an arena is not: there `prefer` gets normal pages
     /// and `require` fails with errc::huge_pages_unavailable. Not the default, though `prefer`
     /// made a 64 MiB frame faulted in again after each reset about 9 times faster where Linux's
-    /// transparent huge pages were to be had (3.0 ms against 25.4 ms): they come and go with the
+    /// transparent huge pages were to be had (2.7 ms against 23.4 ms): they come and go with the
     /// system's state and settings, and every step and keep_committed becomes whole huge pages,
     /// resident however little of one is used. Large per-frame arenas should ask for them.
     huge_pages huge = huge_pages::os_default;
@@ -36,7 +36,7 @@ struct arena_options {
     std::size_t commit_step = 0;
     /// Populate the pages of each step as it is committed (commit_options::prefault), so the
     /// allocations that follow never take a page fault. Off by default: it made a frame that
-    /// faults in 64 MiB hardly faster (24.6 ms against 25.4 ms; the cost is the kernel zeroing and
+    /// faults in 64 MiB hardly faster (22.4 ms against 23.4 ms; the cost is the kernel zeroing and
     /// mapping each page, not the trap), and it makes a whole step resident however little of it
     /// is used.
     bool prefault = false;
@@ -45,10 +45,10 @@ struct arena_options {
     /// every time. The pages kept stay resident (and charged) between frames; 0 gives everything
     /// back.
     ///
-    /// Default 64 MiB. Memory faulted in again costs about 0.4 ms a MiB here (a 64 MiB frame:
-    /// 25.4 ms after a reset that kept nothing, 18.5 ms keeping 16 MiB, 0.13 ms keeping 64 MiB,
+    /// Default 64 MiB. Memory faulted in again costs about 0.35 ms a MiB here (a 64 MiB frame:
+    /// 23.4 ms after a reset that kept nothing, 17.5 ms keeping 16 MiB, 0.13 ms keeping 64 MiB,
     /// as fast as a buffer never given back at 0.12 ms; malloc + free of the 64 MiB each frame:
-    /// 24.8 ms), against 2 us a MiB to reuse resident memory: whatever a frame reuses is worth
+    /// 22.7 ms), against 2 us a MiB to reuse resident memory: whatever a frame reuses is worth
     /// keeping. A bound still matters, so that one big frame does not stay resident for good:
     /// 64 MiB is what glibc's malloc, which an arena replaces, may itself keep unreturned at the
     /// top of its heap (its trim threshold grows to twice its largest mmap threshold, 32 MiB on
@@ -86,8 +86,8 @@ class VMEM_DECL arena {
 public:
     /// The commit step when arena_options::commit_step is 0: 1 MiB, rounded up to whole pages.
     /// The step barely matters to speed, as faulting the pages in costs far more than the commit
-    /// that maps them (a 64 MiB frame after a reset that kept nothing: 25.3 ms in steps of
-    /// 64 KiB, 25.4 ms in 1 MiB, 25.5 ms in 4 MiB), while it bounds what is committed past the
+    /// that maps them (a 64 MiB frame after a reset that kept nothing: 23.1 ms in steps of
+    /// 64 KiB, 23.4 ms in 1 MiB, 23.2 ms in 4 MiB), while it bounds what is committed past the
     /// top: 1 MiB keeps that small and takes one system call a MiB.
     static constexpr std::size_t default_commit_step = std::size_t(1) << 20;
     /// What reset() keeps committed when arena_options::keep_committed is left as it is: 64 MiB

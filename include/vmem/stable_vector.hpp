@@ -24,18 +24,21 @@ namespace vmem {
 /// Options of a stable_vector. The defaults: normal pages as the OS gives them, commit in steps
 /// of stable_vector<T>::default_commit_step, no prefault.
 ///
-/// Why these defaults (bench/growth.cpp, thread CPU time per uint64_t appended with push_back,
-/// construction and destruction included; Linux 6.18 in a loaded 2-core VM, THP `madvise`): at
-/// 256 M elements std::vector took 7.3 ns, these defaults 3.5 ns, prefault 3.4 ns (no gain: a
-/// populate zeroes the same 4 KiB pages a first touch does, and keeps a whole step resident
-/// before it is used), huge_pages::prefer 0.8 to 1.3 ns when the kernel had huge pages at hand
-/// but 12 to 17 ns when it had to compact memory for them (on the appending thread), and storing
-/// into memory already resident 0.25 ns. So huge pages are not the default: besides that swing,
-/// a vector holding one element keeps a whole huge page resident, and prefer takes pages of the
-/// OS's explicit pool (Linux hugetlb) for all of max_size() at construction when the pool has
-/// them, which a vector whose maximum is deliberately generous must not do. Ask for them (huge =
-/// prefer) for a vector known to grow large. Peak resident memory is the data plus at most one
-/// step: 1.00 of the data at 2^24 + 2^20 elements, where std::vector peaks at 1.88.
+/// Why these defaults (bench/growth.cpp: thread CPU time per uint64_t appended with push_back,
+/// construction and destruction included; Linux 6.18 in a 2-core VM, THP `madvise`; the README's
+/// Performance run): at 256 M elements std::vector took 6.8 ns, these defaults 3.3 ns, the same
+/// appends into a vector already resident 0.32 ns: what remains is the kernel faulting in and
+/// zeroing 4 KiB pages. Prefault and commit steps from 64 KiB to 16 MiB changed nothing (a
+/// populate zeroes the same pages a first touch does, and keeps a whole step resident before it
+/// is used). huge_pages::prefer took 0.7 to 0.8 ns up to 512 MiB of data, but 9 to 10 ns at
+/// 2 GiB, and swung between the two from run to run: a huge page costs what the kernel must do to
+/// find one (compaction, on the appending thread; on this VM, memory the host took back). So huge
+/// pages are not the default: besides that swing, a vector holding one element keeps a whole huge
+/// page resident, and prefer takes pages of the OS's explicit pool (Linux hugetlb) for all of
+/// max_size() at construction when the pool has them, which a vector whose maximum is
+/// deliberately generous must not do. Ask for them (huge = prefer) for a vector known to grow
+/// large. Peak resident memory is the data plus at most one step: 1.00 of the data at 2^24 + 2^20
+/// elements, where std::vector peaks at 2.12.
 struct stable_vector_options {
     /// Huge pages for the reservation, as reserve_options::huge (and as arena_options::huge:
     /// when the reservation gets them, the commit step, reserve() and shrink_to_fit() work in
@@ -118,7 +121,7 @@ public:
     /// The commit step when stable_vector_options::commit_step is 0: 1 MiB, rounded up to whole
     /// pages (to whole huge pages where the reservation has them). Measured (see
     /// stable_vector_options): steps from 64 KiB to 16 MiB cost the same per element within the
-    /// noise (3.1 to 3.8 ns: the page faults dominate, not the commits); 1 MiB makes 16 times
+    /// noise (about 3 to 3.5 ns: the page faults dominate, not the commits); 1 MiB makes 16 times
     /// fewer system calls than 64 KiB and commits at most 1 MiB that may never be used.
     static constexpr std::size_t default_commit_step = std::size_t(1) << 20;
 
