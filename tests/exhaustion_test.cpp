@@ -9,6 +9,7 @@
 #include "common.hpp"
 
 #include <fstream>
+#include <limits>
 #include <string>
 #include <vector>
 
@@ -166,7 +167,7 @@ std::string enomem_classified_by_what_is_held(void*) {
     rlimit data{};
     if (getrlimit(RLIMIT_DATA, &data) != 0)
         return out + "getrlimit failed; ";
-    data.rlim_cur = rlim_t{1} << 62;
+    data.rlim_cur = std::numeric_limits<rlim_t>::max() / 4; // finite, far above any use
     if (data.rlim_max != RLIM_INFINITY && data.rlim_max < data.rlim_cur)
         return out;
     if (setrlimit(RLIMIT_DATA, &data) != 0)
