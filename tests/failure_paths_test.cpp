@@ -587,6 +587,19 @@ BOOST_AUTO_TEST_CASE(a_remap_refused_in_part_keeps_the_mappings_traits,
     }
 }
 
+// Locks (or unlocks) the four pages of `r` with the call refused with ENOMEM after the first part
+// of the range: what the refused call reported.
+std::error_code refused_after_part(vmem::reservation& r, os_call call) {
+    vmem::testing::fail_os_call(call, os_error(ENOMEM), 0, failure_mode::after_part);
+    std::error_code ec;
+    if (call == os_call::lock)
+        r.lock(r.base(), 4 * page(), ec);
+    else
+        r.unlock(r.base(), 4 * page(), ec);
+    vmem::testing::clear_os_call_failures();
+    return ec;
+}
+
 // A lock refused after part of its range must leave locked what was locked before the call.
 boost::test_tools::assertion_result guard_markers_here(utf::test_unit_id) {
     boost::test_tools::assertion_result r(vmem::query_capabilities().guard_pages_free);
@@ -624,11 +637,7 @@ BOOST_AUTO_TEST_CASE(a_lock_refused_in_part_keeps_earlier_locks,
     r.lock(bytes(r) + 3 * page(), page()); // locked before; the refused lock's upper half
     const std::optional<std::size_t> before = locked_bytes();
     BOOST_TEST(has_flag(bytes(r) + 3 * page(), "lo"));
-    vmem::testing::fail_os_call(os_call::lock, os_error(ENOMEM), 0, failure_mode::after_part);
-    std::error_code ec;
-    r.lock(r.base(), 4 * page(), ec);
-    vmem::testing::clear_os_call_failures();
-    BOOST_TEST(bool(ec));
+    BOOST_TEST(bool(refused_after_part(r, os_call::lock)));
     BOOST_TEST(has_flag(bytes(r) + 3 * page(), "lo"), vm_flags(bytes(r) + 3 * page()));
     BOOST_TEST(!has_flag(r.base(), "lo"), vm_flags(r.base()));
     BOOST_TEST((locked_bytes() == before));
@@ -646,11 +655,7 @@ BOOST_AUTO_TEST_CASE(a_lock_refused_in_part_unlocks_between_earlier_locks,
     r.lock(r.base(), page()); // locked before: pages 0 and 2
     r.lock(bytes(r) + 2 * page(), page());
     const std::optional<std::size_t> before = locked_bytes();
-    vmem::testing::fail_os_call(os_call::lock, os_error(ENOMEM), 0, failure_mode::after_part);
-    std::error_code ec;
-    r.lock(r.base(), 4 * page(), ec); // locks pages 0 and 1 for real, then is refused
-    vmem::testing::clear_os_call_failures();
-    BOOST_TEST(bool(ec));
+    BOOST_TEST(bool(refused_after_part(r, os_call::lock))); // locks pages 0 and 1, then refused
     for (std::size_t i = 0; i < 4; ++i)
         BOOST_TEST(has_flag(bytes(r) + i * page(), "lo") == (i % 2 == 0),
                    i << ": " << vm_flags(bytes(r) + i * page()));
@@ -666,11 +671,7 @@ BOOST_AUTO_TEST_CASE(an_unlock_refused_in_part_keeps_the_locks,
     r.commit(r.base(), 4 * page(), vmem::access::read_write);
     r.lock(r.base(), 3 * page()); // the last page is not locked
     const std::optional<std::size_t> before = locked_bytes();
-    vmem::testing::fail_os_call(os_call::unlock, os_error(ENOMEM), 0, failure_mode::after_part);
-    std::error_code ec;
-    r.unlock(r.base(), 4 * page(), ec);
-    vmem::testing::clear_os_call_failures();
-    BOOST_TEST(bool(ec));
+    BOOST_TEST(bool(refused_after_part(r, os_call::unlock)));
     BOOST_TEST(has_flag(r.base(), "lo"), vm_flags(r.base()));
     BOOST_TEST(!has_flag(bytes(r) + 3 * page(), "lo"), vm_flags(bytes(r) + 3 * page()));
     BOOST_TEST((locked_bytes() == before));

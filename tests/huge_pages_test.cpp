@@ -243,9 +243,13 @@ BOOST_AUTO_TEST_CASE(prefer_advises_transparent_huge_pages_and_keeps_the_advice_
     BOOST_TEST(thp_eligible(bytes(r) + huge).value_or(-1) == 1);
 }
 
-// Chooses where huge_page_status() counts (testing::use_pagemap_scan) for one scope.
+// Chooses where huge_page_status() counts (testing::use_pagemap_scan) for one scope, and says
+// which.
 struct huge_source {
-    explicit huge_source(bool pagemap_scan) { vmem::testing::use_pagemap_scan(pagemap_scan); }
+    explicit huge_source(bool pagemap_scan) {
+        vmem::testing::use_pagemap_scan(pagemap_scan);
+        BOOST_TEST_MESSAGE((pagemap_scan ? "default source" : "/proc/self/smaps"));
+    }
     huge_source(const huge_source&) = delete;
     huge_source& operator=(const huge_source&) = delete;
     ~huge_source() { vmem::testing::use_pagemap_scan(true); }
@@ -258,7 +262,6 @@ BOOST_TEST_DECORATOR(*utf::precondition(thp_usable))
 BOOST_DATA_TEST_CASE(huge_bytes_are_what_the_kernel_counts, data::make({true, false}),
                      pagemap_scan) {
     huge_source use(pagemap_scan);
-    BOOST_TEST_MESSAGE((pagemap_scan ? "default source" : "/proc/self/smaps"));
     const std::size_t huge = caps().huge_page_size;
     BOOST_REQUIRE(huge != 0u);
     vmem::reserve_options o = with(vmem::huge_pages::prefer);
@@ -346,7 +349,6 @@ BOOST_TEST_DECORATOR(*utf::precondition(thp_usable))
 BOOST_DATA_TEST_CASE(huge_bytes_count_mappings_that_start_or_end_inside_the_range,
                      data::make({true, false}), pagemap_scan) {
     huge_source use(pagemap_scan);
-    BOOST_TEST_MESSAGE((pagemap_scan ? "default source" : "/proc/self/smaps"));
     const std::size_t huge = caps().huge_page_size;
     BOOST_REQUIRE(huge != 0u);
     vmem::reserve_options o = with(vmem::huge_pages::prefer);
@@ -412,7 +414,6 @@ BOOST_TEST_DECORATOR(*utf::precondition(thp_usable))
 BOOST_DATA_TEST_CASE(huge_bytes_add_up_many_kernel_mappings, data::make({true, false}),
                      pagemap_scan) {
     huge_source use(pagemap_scan);
-    BOOST_TEST_MESSAGE((pagemap_scan ? "default source" : "/proc/self/smaps"));
     const std::size_t huge = caps().huge_page_size;
     BOOST_REQUIRE(huge != 0u);
     constexpr std::size_t mappings = 24;
