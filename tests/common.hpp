@@ -113,7 +113,6 @@ struct unless_sanitizer {
     }
 };
 
-/// A precondition that skips a test, printing why, where there is no fork (Windows).
 /// A precondition: a reservation with huge_pages::prefer gets huge pages here now.
 inline boost::test_tools::assertion_result huge_pages_now(utf::test_unit_id) {
     const std::size_t huge = vmem::query_capabilities().huge_page_size;
@@ -131,6 +130,7 @@ inline boost::test_tools::assertion_result huge_pages_now(utf::test_unit_id) {
     return result;
 }
 
+/// A precondition that skips a test, printing why, where there is no fork (Windows).
 inline boost::test_tools::assertion_result can_fork(utf::test_unit_id) {
     boost::test_tools::assertion_result r(
         vmem_probe::run_in_child([](void*) { return std::string(); }, nullptr).has_value());
